@@ -1,0 +1,55 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Every target bootstraps .venv
+# from the pinned lock first; the bootstrap is skipped while the lock and pyproject are unchanged.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export SHELFOPS_HOME ?= $(CURDIR)/.shelfops
+export DAGSTER_HOME ?= $(SHELFOPS_HOME)/dagster
+export DAGSTER_DISABLE_TELEMETRY := 1
+export UV_COMPILE_BYTECODE := 1
+SANDBOX_PORT ?= 8750
+UI_PORT ?= 3070
+
+.PHONY: venv demo test lint format bench sandbox ui clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/pip install --quiet "$$(grep '^uv==' requirements.lock)"
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)/.nux
+	@cp dagster.yaml $@
+	@echo 'seen: 1' > $(DAGSTER_HOME)/.nux/nux.yaml
+
+demo: venv
+	$(BIN)/shelfops demo
+
+test: venv
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: venv
+	$(BIN)/python -m benchmarks
+
+sandbox: venv
+	$(BIN)/shelfops sandbox serve --port $(SANDBOX_PORT)
+
+ui: venv $(DAGSTER_HOME)/dagster.yaml
+	setsid env --default-signal=INT,TERM $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
+
+clean:
+	rm -rf $(VENV) .shelfops .pytest_cache .ruff_cache

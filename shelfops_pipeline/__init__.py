@@ -1,0 +1,1 @@
+"""ShelfOps: retail catalogs, inventory and sales from Square and Shopify into DuckDB."""

@@ -1,0 +1,1 @@
+"""The Square API emulation: data endpoints, OAuth, errors and webhooks."""
