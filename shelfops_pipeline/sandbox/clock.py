@@ -8,7 +8,9 @@ class SandboxClock:
 
     def __init__(self, frozen_at: datetime | None = None) -> None:
         if frozen_at is not None and frozen_at.tzinfo is None:
-            raise ValueError("a frozen sandbox time must carry a UTC offset, e.g. 2026-11-05T12:00Z")
+            raise ValueError(
+                "a frozen sandbox time must carry a UTC offset, e.g. 2026-11-05T12:00Z"
+            )
         self._frozen_at = frozen_at.astimezone(UTC) if frozen_at else None
 
     @property

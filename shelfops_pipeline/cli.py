@@ -1,0 +1,20 @@
+"""The `shelfops` command: thin assembly of the subcommands; none of them computes here."""
+
+import click
+
+from shelfops_pipeline.demo import demo
+from shelfops_pipeline.sandbox.cli import sandbox
+
+
+@click.group()
+@click.version_option(package_name="shelfops-pipeline")
+def cli() -> None:
+    """ShelfOps: retail catalogs, inventory and sales from Square and Shopify into DuckDB."""
+
+
+cli.add_command(sandbox)
+cli.add_command(demo)
+
+
+def main() -> None:
+    cli(prog_name="shelfops")

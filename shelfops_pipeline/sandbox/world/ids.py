@@ -1,0 +1,40 @@
+"""Deterministic identifiers shaped like the providers' own, derived from the seed and a path."""
+
+import hashlib
+import uuid
+
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_MIXED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _digest(seed: int, parts: tuple[object, ...]) -> bytes:
+    text = ":".join(str(p) for p in (seed, *parts))
+    return hashlib.blake2b(text.encode(), digest_size=32).digest()
+
+
+def _encode(digest: bytes, alphabet: str, length: int) -> str:
+    number = int.from_bytes(digest, "big")
+    chars = []
+    for _ in range(length):
+        number, index = divmod(number, len(alphabet))
+        chars.append(alphabet[index])
+    return "".join(chars)
+
+
+def upper_id(seed: int, length: int, *parts: object) -> str:
+    """An id like Square's location, merchant and catalog ids (A-Z, 0-9)."""
+    return _encode(_digest(seed, parts), _UPPER, length)
+
+
+def mixed_id(seed: int, length: int, *parts: object) -> str:
+    """An id like Square's order and payment ids (mixed case)."""
+    return _encode(_digest(seed, parts), _MIXED, length)
+
+
+def stable_uuid(seed: int, *parts: object) -> str:
+    return str(uuid.UUID(bytes=_digest(seed, parts)[:16], version=4))
+
+
+def unit_fraction(seed: int, *parts: object) -> float:
+    """A deterministic number in [0, 1) for cheap per-object decisions."""
+    return int.from_bytes(_digest(seed, parts)[:8], "big") / 2**64
