@@ -221,6 +221,8 @@ def parse_fault(text: str) -> dict[str, float | int]:
                 f"fault {text!r} has an unknown option {option!r}; expected {FAULT_FORM}"
             )
         number = _number(value, f"fault {text!r}", FAULT_FORM)
+        if field_name == "burst_length" and not number.is_integer():
+            raise ValueError(f"fault {text!r} has a fractional length; expected {FAULT_FORM}")
         pieces[field_name] = int(number) if field_name == "burst_length" else number
     return pieces
 
@@ -315,8 +317,8 @@ class FaultLog:
             self._recent.append(entry)
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
-            return {kind.value: self._counts[kind] for kind in FaultKind}
+        counts: dict[str, int] = self.snapshot()["counts"]
+        return counts
 
     def snapshot(self) -> dict[str, Any]:
         """What `GET /_sandbox/faults` returns: counts by kind, requests seen, recent entries."""
@@ -378,7 +380,7 @@ class TokenBucket:
         """Take one token; returns 0 on success, else the seconds until one is available."""
         now = self._clock()
         self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
-        pass
+        self._updated = now
         if self._tokens >= 1.0:
             self._tokens -= 1.0
             return 0.0
@@ -528,16 +530,7 @@ class FaultInjector:
                 )
         elif kind is FaultKind.DROP:
             reply = await self._buffer(scope, receive)
-            declared = max(1, len(reply.body))
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": reply.status,
-                    "headers": reply.headers_with_length(declared),
-                }
-            )
-            partial = bytes(reply.body[: len(reply.body) // 2])
-            await send({"type": "http.response.body", "body": partial, "more_body": True})
+            await _send_half_then_hang_up(send, reply)
         elif kind is FaultKind.TRUNCATE:
             reply = await self._buffer(scope, receive)
             cut = bytes(reply.body[: len(reply.body.rstrip()) // 2])
@@ -584,3 +577,12 @@ async def _send_reply(
 ) -> None:
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _send_half_then_hang_up(send: Send, reply: BufferedReply) -> None:
+    """Promise the whole body, send half, and return unfinished so the server drops the line."""
+    declared = max(1, len(reply.body))
+    headers = reply.headers_with_length(declared)
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    partial = bytes(reply.body[: len(reply.body) // 2])
+    await send({"type": "http.response.body", "body": partial, "more_body": True})

@@ -15,4 +15,3 @@ class SandboxSettings:
     frozen_at: datetime | None = None
     days: int | None = None
     faults: FaultConfig = field(default_factory=FaultConfig)
-    client_secret_salt: str = "shelfops-sandbox"

@@ -69,12 +69,9 @@ def batch_retrieve_changes(call: SquareCall, body: dict[str, Any]) -> dict[str, 
     size = validation.limit(body, "limit", default=100, maximum=1000)
     state = decode_cursor(body, validation.cursor(body), call.now)
     tracking_start = call.world.history_start - TRACKING_LEAD
-    after = max(
-        validation.timestamp(body, "updated_after") or tracking_start,
-        tracking_start - timedelta(seconds=1),
-    )
+    after = validation.timestamp(body, "updated_after")
     before = min(validation.timestamp(body, "updated_before") or state.started_at, state.started_at)
-    if before < after:
+    if after is not None and before < after:
         raise SquareError(
             "INVALID_TIME_RANGE",
             "`updated_before` is earlier than `updated_after`.",
@@ -86,14 +83,15 @@ def batch_retrieve_changes(call: SquareCall, body: dict[str, Any]) -> dict[str, 
         weighted = variation.sold_by_weight
         first_hour = curve.hour_of(tracking_start)
         first_change = curve.changed_at(first_hour)
-        if "PHYSICAL_COUNT" in types and after < first_change <= before:
+        counted = (after is None or after < first_change) and first_change <= before
+        if "PHYSICAL_COUNT" in types and counted:
             entry = call.serializer.physical_count(
                 variation.id, store.id, curve, first_hour, weighted
             )
             changes.append((first_change, entry["physical_count"]["id"], entry))
         if "ADJUSTMENT" not in types or not wants_in_stock:
             continue
-        for hour, delta in curve.changes_between(max(after, first_change), before):
+        for hour, delta in curve.changes_between(max(after or first_change, first_change), before):
             entry = call.serializer.adjustment(variation.id, store.id, curve, hour, delta, weighted)
             changes.append((curve.changed_at(hour), entry["adjustment"]["id"], entry))
     changes.sort(key=lambda c: (c[0], c[1]))

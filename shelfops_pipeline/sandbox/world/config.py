@@ -19,7 +19,7 @@ SCALES: dict[str, Scale] = {
         "demo", customers=3, items_per_merchant=24, history_days=14, orders_per_store_day=24
     ),
     "small": Scale(
-        "small", customers=4, items_per_merchant=30, history_days=10, orders_per_store_day=16
+        "small", customers=4, items_per_merchant=60, history_days=10, orders_per_store_day=16
     ),
     # About a million sold lines: 13 Square stores x 75 days x 300 orders x 2 lines, plus Shopify.
     "large": Scale(
