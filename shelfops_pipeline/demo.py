@@ -14,6 +14,8 @@ from shelfops_pipeline.sandbox.runner import serve_in_thread
 from shelfops_pipeline.sandbox.server import build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
 from shelfops_pipeline.sandbox.timestamps import rfc3339
+from shelfops_pipeline.sandbox.world.config import minor_unit_digits
+from shelfops_pipeline.sandbox.world.money import to_major
 
 
 def _pages(
@@ -69,25 +71,30 @@ def demo(seed: int) -> None:
                     },
                     "sort": {"sort_field": "CLOSED_AT", "sort_order": "ASC"},
                 },
-                "limit": 100,
+                "limit": 25,
             }
             orders, order_pages = _pages(client, "POST", "/v2/orders/search", query, "orders")
     customer = built.world.customer_of_merchant(merchant)
-    click.echo(f"merchant {merchant} ({customer.name}):")
+    click.echo(f"merchant {merchant} ({customer.name})")
     for loc in locations:
         click.echo(
-            f"  store {loc['id']}  {loc['name']:<32} {loc['timezone']:<22} {loc['currency']}"
+            f"  store      {loc['id']}  {loc['name']} ({loc['timezone']}, {loc['currency']})"
         )
     variations = sum(len(o["item_data"]["variations"]) for o in catalog)
-    click.echo(f"  catalog: {len(catalog)} items, {variations} variations ({catalog_pages} pages)")
-    click.echo(f"  inventory: {len(counts)} counts ({count_pages} pages)")
-    states = Counter(o["state"] for o in orders)
+    click.echo(
+        f"  catalog    {len(catalog)} items, {variations} variations in {catalog_pages} page(s)"
+    )
+    click.echo(f"  inventory  {len(counts)} stock counts in {count_pages} page(s)")
+    states = Counter(o["state"].lower() for o in orders)
     lines = sum(len(o.get("line_items", [])) for o in orders)
+    click.echo(
+        f"  orders     {len(orders)} closed in the last 24 h ({', '.join(f'{n} {s}' for s, n in states.items())}),"
+        f" {lines} lines in {order_pages} page(s)"
+    )
     totals: Counter[str] = Counter()
     for order in orders:
         if order["state"] == "COMPLETED":
             totals[order["total_money"]["currency"]] += order["total_money"]["amount"]
-    click.echo(
-        f"  orders closed in the last 24 h: {len(orders)} ({dict(states)}), {lines} lines, "
-        f"{order_pages} pages; completed totals in minor units: {dict(totals)}"
-    )
+    for currency, minor in totals.items():
+        amount = to_major(minor, minor_unit_digits(currency))
+        click.echo(f"  sales      {currency} {amount:,} completed, tax included")

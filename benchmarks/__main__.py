@@ -1,0 +1,66 @@
+"""`python -m benchmarks`: time the sandbox's startup and paging at each scale (`make bench`)."""
+
+import subprocess
+from datetime import UTC, datetime
+
+import click
+import httpx
+
+from benchmarks.report import table, write_json
+from benchmarks.sandbox_process import SandboxFailure
+from benchmarks.sandbox_startup import ScaleFigures, measure_scale
+from shelfops_pipeline.sandbox.world.config import SCALES
+
+SEED = 7
+FROZEN_NOW = datetime(2026, 11, 5, 18, 30, tzinfo=UTC)
+
+
+def _scales(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SCALES]
+    if unknown or not names:
+        raise click.BadParameter(f"choose from {', '.join(SCALES)}; got {value!r}")
+    return names
+
+
+@click.command()
+@click.option(
+    "--scales",
+    default="demo,small,large",
+    show_default=True,
+    callback=_scales,
+    help="Comma-separated sandbox scales to measure.",
+)
+@click.option(
+    "--repeat", type=click.IntRange(1, 20), default=3, show_default=True,
+    help="Startups per scale; the table shows their median.",
+)  # fmt: skip
+def bench(scales: list[str], repeat: int) -> None:
+    """Start `shelfops sandbox serve` at each scale; fail when startup exceeds its bound."""
+    results: list[ScaleFigures] = []
+    for scale in scales:
+        click.echo(f"measuring scale {scale} ({repeat} startups)...", err=True)
+        try:
+            results.append(measure_scale(scale, SEED, FROZEN_NOW, repeat))
+        except (
+            SandboxFailure,
+            httpx.HTTPError,
+            subprocess.SubprocessError,
+            OSError,
+            RuntimeError,
+        ) as error:
+            raise click.ClickException(f"scale {scale}: {error}") from error
+    click.echo(table(results))
+    click.echo(f"results written to {write_json(results, SEED, FROZEN_NOW, repeat)}")
+    slow = [r for r in results if not r.within_bound]
+    if slow:
+        raise click.ClickException(
+            "sandbox startup over its bound: "
+            + ", ".join(
+                f"{r.scale} {r.startup_seconds:.2f} s > {r.bound_seconds:.0f} s" for r in slow
+            )
+        )
+
+
+if __name__ == "__main__":
+    bench(prog_name="python -m benchmarks")
