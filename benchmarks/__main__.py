@@ -57,7 +57,7 @@ def bench(scales: list[str], repeat: int) -> None:
         raise click.ClickException(
             "sandbox startup over its bound: "
             + ", ".join(
-                f"{r.scale} {r.startup_seconds:.2f} s > {r.bound_seconds:.0f} s" for r in slow
+                f"{r.scale} {r.startup_seconds:.2f} s > {r.bound_seconds:g} s" for r in slow
             )
         )
 

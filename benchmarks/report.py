@@ -21,7 +21,7 @@ def table(results: list[ScaleFigures]) -> str:
         (
             r.scale,
             f"{r.startup_seconds:.2f}",
-            f"{r.bound_seconds:.0f}",
+            f"{r.bound_seconds:g}",
             f"{r.ratio:.2f}",
             str(r.pages),
             str(r.orders.objects),

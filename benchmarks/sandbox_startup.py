@@ -50,20 +50,17 @@ def measure_scale(scale: str, seed: int, now: datetime, repeat: int) -> ScaleFig
     """Start the sandbox `repeat` times; the last run also pages the first merchant's data."""
     world = World(scale, seed, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
     merchant = first_merchant(world)
-    samples = []
-    for run in range(repeat):
-        with running_sandbox(world, merchant.access_token) as sandbox:
-            samples.append(sandbox.startup_seconds)
-            if run < repeat - 1:
-                continue
-            ready_rss = sandbox.peak_rss_bytes()
-            budget = PagingBudget(PAGING_BUDGET_SECONDS)
-            timeout = REQUEST_TIMEOUT_SECONDS
-            with square_client(sandbox.base_url, merchant.access_token, timeout) as client:
-                catalog = square_paging.catalog(client, budget)
-                inventory = square_paging.inventory_counts(client, budget)
-                locations, orders = square_paging.day_of_orders(client, budget, now)
-            peak_rss = sandbox.peak_rss_bytes()
+    samples = [_startup_seconds(world, merchant.access_token) for _ in range(repeat - 1)]
+    with running_sandbox(world, merchant.access_token) as sandbox:
+        samples.append(sandbox.startup_seconds)
+        ready_rss = sandbox.peak_rss_bytes()
+        budget = PagingBudget(PAGING_BUDGET_SECONDS)
+        timeout = REQUEST_TIMEOUT_SECONDS
+        with square_client(sandbox.base_url, merchant.access_token, timeout) as client:
+            catalog = square_paging.catalog(client, budget)
+            inventory = square_paging.inventory_counts(client, budget)
+            locations, orders = square_paging.day_of_orders(client, budget, now)
+        peak_rss = sandbox.peak_rss_bytes()
     return ScaleFigures(
         scale=scale,
         startup_seconds=statistics.median(samples),
@@ -76,3 +73,8 @@ def measure_scale(scale: str, seed: int, now: datetime, repeat: int) -> ScaleFig
         ready_rss_mb=ready_rss / MEGABYTE,
         peak_rss_mb=peak_rss / MEGABYTE,
     )
+
+
+def _startup_seconds(world: World, token: str) -> float:
+    with running_sandbox(world, token) as sandbox:
+        return sandbox.startup_seconds
