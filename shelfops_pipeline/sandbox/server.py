@@ -1,7 +1,10 @@
 """Assemble the sandbox: one Starlette app serving the Square emulation over one seeded world."""
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -17,8 +20,12 @@ from shelfops_pipeline.sandbox.settings import SandboxSettings
 from shelfops_pipeline.sandbox.square.app import SquareApi
 from shelfops_pipeline.sandbox.square.errors import error_body
 from shelfops_pipeline.sandbox.square.oauth import oauth_routes
+from shelfops_pipeline.sandbox.square.serialize import SquareSerializer
 from shelfops_pipeline.sandbox.square.tokens import TokenRegistry
+from shelfops_pipeline.sandbox.square.webhook_events import square_events_between
+from shelfops_pipeline.sandbox.square.webhook_signing import square_message
 from shelfops_pipeline.sandbox.timestamps import rfc3339
+from shelfops_pipeline.sandbox.webhook_delivery import LiveWebhooks, WebhookMessage, live_webhooks
 from shelfops_pipeline.sandbox.world.world import World
 
 logger = logging.getLogger(__name__)
@@ -62,7 +69,26 @@ def _not_found(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body(code, detail), status_code=status)
 
 
-def build_sandbox(settings: SandboxSettings) -> Sandbox:
+def _lifespan(
+    world: World, live: LiveWebhooks | None
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    """Feed live Square webhooks while the server runs, if asked to."""
+    serializer = SquareSerializer(world.seed)
+
+    def square_messages(start: datetime, end: datetime) -> list[WebhookMessage]:
+        return [square_message(e) for e in square_events_between(world, serializer, start, end)]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        feed = live_webhooks(square_messages, live, world.now) if live else contextlib.nullcontext()
+        async with feed:
+            yield
+
+    return lifespan
+
+
+def build_sandbox(settings: SandboxSettings, live: LiveWebhooks | None = None) -> Sandbox:
+    """The sandbox for `settings`; with `live`, it posts Square webhooks while it is served."""
     clock = SandboxClock(settings.frozen_at)
     world = World(settings.seed, settings.scale, clock, days=settings.days)
     tokens = TokenRegistry(settings.seed, world.square_merchants, clock.now)
@@ -78,7 +104,11 @@ def build_sandbox(settings: SandboxSettings) -> Sandbox:
         *fault_log_routes(fault_log),
         Mount("/square", routes=[*square.routes(), *oauth_routes(tokens)]),
     ]
-    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
+    app = Starlette(
+        routes=routes,
+        exception_handlers={404: _not_found, 405: _not_found},
+        lifespan=_lifespan(world, live),
+    )
 
     def identify(scope: Scope) -> str | None:
         headers = dict(scope.get("headers") or [])

@@ -28,10 +28,9 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from shelfops_pipeline.sandbox.square.errors import SquareError, error_response
+from shelfops_pipeline.sandbox.square.scopes import DEFAULT_SCOPES, SQUARE_SCOPES
 from shelfops_pipeline.sandbox.square.tokens import (
-    DEFAULT_SCOPES,
     PKCE_METHODS,
-    SQUARE_SCOPES,
     IssuedTokens,
     TokenRegistry,
     rfc3339_utc,

@@ -22,79 +22,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from shelfops_pipeline.sandbox.square.errors import SquareError
+from shelfops_pipeline.sandbox.square.scopes import SQUARE_SCOPES
 
 logger = logging.getLogger(__name__)
 
-# Every permission in Square's OpenAPI document (securitySchemes.oauth2 flows scopes).
-SQUARE_SCOPES: frozenset[str] = frozenset(
-    [
-        "ADDON_CONFIGURATIONS_READ",
-        "ADDON_CONFIGURATIONS_WRITE",
-        "APPOINTMENTS_ALL_READ",
-        "APPOINTMENTS_ALL_WRITE",
-        "APPOINTMENTS_BUSINESS_SETTINGS_READ",
-        "APPOINTMENTS_READ",
-        "APPOINTMENTS_WRITE",
-        "BANK_ACCOUNTS_READ",
-        "CASH_DRAWER_READ",
-        "CHANNELS_CREATE",
-        "CHANNELS_READ",
-        "CHANNELS_UPDATE",
-        "CUSTOMERS_READ",
-        "CUSTOMERS_WRITE",
-        "DEVICES_READ",
-        "DEVICE_CREDENTIAL_MANAGEMENT",
-        "DISCOUNT_CODES_READ",
-        "DISCOUNT_CODES_WRITE",
-        "DISPUTES_READ",
-        "DISPUTES_WRITE",
-        "EMPLOYEES_READ",
-        "EMPLOYEES_WRITE",
-        "GIFTCARDS_READ",
-        "GIFTCARDS_WRITE",
-        "INVENTORY_READ",
-        "INVENTORY_WRITE",
-        "INVOICES_READ",
-        "INVOICES_WRITE",
-        "ITEMS_READ",
-        "ITEMS_WRITE",
-        "LOYALTY_READ",
-        "LOYALTY_WRITE",
-        "MERCHANT_PROFILE_READ",
-        "MERCHANT_PROFILE_WRITE",
-        "ONLINE_STORE_SITE_READ",
-        "ONLINE_STORE_SNIPPETS_READ",
-        "ONLINE_STORE_SNIPPETS_WRITE",
-        "ORDERS_READ",
-        "ORDERS_WRITE",
-        "PAYMENTS_READ",
-        "PAYMENTS_WRITE",
-        "PAYMENTS_WRITE_ADDITIONAL_RECIPIENTS",
-        "PAYMENTS_WRITE_IN_PERSON",
-        "PAYMENTS_WRITE_SHARED_ONFILE",
-        "PAYOUTS_READ",
-        "PERMISSION_SETS_READ",
-        "PERMISSION_SETS_WRITE",
-        "RESERVATIONS_READ",
-        "RESERVATIONS_WRITE",
-        "RESTAURANT_CHECKS_READ",
-        "SETTLEMENTS_READ",
-        "SUBSCRIPTIONS_READ",
-        "SUBSCRIPTIONS_WRITE",
-        "TIMECARDS_READ",
-        "TIMECARDS_SETTINGS_READ",
-        "TIMECARDS_SETTINGS_WRITE",
-        "TIMECARDS_WRITE",
-        "VENDOR_READ",
-        "VENDOR_WRITE",
-    ]
-)
-DEFAULT_SCOPES: tuple[str, ...] = (
-    "MERCHANT_PROFILE_READ",
-    "PAYMENTS_READ",
-    "SETTLEMENTS_READ",
-    "BANK_ACCOUNTS_READ",
-)
 ACCESS_TOKEN_LIFETIME = timedelta(days=30)
 SHORT_LIVED_ACCESS_TOKEN_LIFETIME = timedelta(hours=24)
 PKCE_REFRESH_TOKEN_LIFETIME = timedelta(days=90)

@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 from shelfops_pipeline.sandbox.square.inventory import TRACKING_LEAD
 from shelfops_pipeline.sandbox.square.serialize import JsonObject, SquareSerializer, money
 from shelfops_pipeline.sandbox.timestamps import rfc3339
+from shelfops_pipeline.sandbox.world.config import minor_unit_digits
 from shelfops_pipeline.sandbox.world.entities import Order, Store
 from shelfops_pipeline.sandbox.world.ids import mixed_id, stable_uuid, unit_fraction
 from shelfops_pipeline.sandbox.world.inventory import StockCurve
-from shelfops_pipeline.sandbox.world.money import round_minor
 from shelfops_pipeline.sandbox.world.world import World
 
 INVENTORY_BUCKET = timedelta(minutes=1)
@@ -31,6 +31,7 @@ INVENTORY_BUCKET = timedelta(minutes=1)
 _RANK = {"order.created": 0, "order.updated": 1, "payment.created": 2, "payment.updated": 3}
 _INVENTORY_RANK = 4
 _CARD_BRANDS = ("VISA", "VISA", "MASTERCARD", "AMERICAN_EXPRESS")
+# Customers hand over the next round note: 5 units of a two-decimal currency, 1,000 yen.
 _CASH_NOTE_MINOR = {0: 1000, 2: 500}
 
 
@@ -145,18 +146,16 @@ def _order_summary(
     return build
 
 
-def _payment_changes(
-    serializer: SquareSerializer, store: Store, order: Order
-) -> Iterator[_Change]:
+def _payment_changes(serializer: SquareSerializer, store: Store, order: Order) -> Iterator[_Change]:
     if order.final_state != "COMPLETED" or order.tender_id is None or order.closed_at is None:
         return
     payment_id = order.tender_id
     taken = order.closed_at
     decided = taken + timedelta(milliseconds=50 + 350 * _fraction(serializer, payment_id, "auth"))
     card = order.tender_type == "CARD"
+    captured = taken + timedelta(seconds=1 + 3 * _fraction(serializer, payment_id, "capture"))
     stages = [("payment.created", decided, "APPROVED" if card else "COMPLETED")]
     if card:
-        captured = taken + timedelta(seconds=1 + 3 * _fraction(serializer, payment_id, "capture"))
         stages.append(("payment.updated", captured, "COMPLETED"))
     if order.refund is not None:
         stages.append(("payment.updated", order.refund.created_at, "REFUNDED"))
@@ -171,7 +170,7 @@ def _payment_changes(
             data_id=payment_id,
             stage=stage,
             merchant_id=order.merchant_id,
-            build=_payment(serializer, store, order, stage, at, decided),
+            build=_payment(serializer, store, order, stage, at, (decided, captured)),
         )
 
 
@@ -185,8 +184,10 @@ def _payment(
     order: Order,
     stage: str,
     at: datetime,
-    decided: datetime,
+    card_times: tuple[datetime, datetime],
 ) -> Callable[[], JsonObject]:
+    """The payment as of `at`; `card_times` are when a card payment was authorized and captured."""
+
     def build() -> JsonObject:
         shown = serializer.order(order, at, store.tax_percent, store.country)
         tender = shown["tenders"][0]
@@ -196,7 +197,7 @@ def _payment(
         payment: JsonObject = {
             "id": payment_id,
             "created_at": tender["created_at"],
-            "updated_at": rfc3339(at if stage != "APPROVED" else decided, 3),
+            "updated_at": rfc3339(at, 3),
             "amount_money": amount,
             "tip_money": money(0, amount["currency"]),
             "total_money": amount,
@@ -211,8 +212,9 @@ def _payment(
             "version_token": mixed_id(serializer.seed, 45, "payment-version", payment_id, stage),
         }
         if order.tender_type == "CARD":
+            authorized, captured = card_times
             payment["card_details"] = _card_details(
-                serializer, store, payment_id, decided, at if completed else None
+                serializer, store, payment_id, authorized, captured if completed else None
             )
         else:
             payment["cash_details"] = _cash_details(amount)
@@ -254,10 +256,9 @@ def _card_details(
 
 
 def _cash_details(amount: JsonObject) -> JsonObject:
-    # Customers hand over the next round note: 5 units of a two-decimal currency, 1,000 yen.
-    note = _CASH_NOTE_MINOR[0 if amount["currency"] == "JPY" else 2]
-    supplied = max(note, math.ceil(amount["amount"] / note) * note)
     currency = amount["currency"]
+    note = _CASH_NOTE_MINOR[minor_unit_digits(currency)]
+    supplied = max(note, math.ceil(amount["amount"] / note) * note)
     return {
         "buyer_supplied_money": money(supplied, currency),
         "change_back_money": money(supplied - amount["amount"], currency),
@@ -311,6 +312,3 @@ def _counts(
         return {"inventory_counts": counts}
 
     return build
-
-
-__all__ = ["round_minor", "square_events_between", "square_recent_events"]
