@@ -25,6 +25,23 @@ MAX_BODY_BYTES = 1_000_000
 Handler = Callable[[SquareCall, Request, dict[str, Any]], dict[str, Any]]
 
 
+def _locations(call: SquareCall, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+    return {"locations": [call.serializer.location(s) for s in call.stores()]}
+
+
+# (path, method, OAuth scope the call needs, handler)
+ENDPOINTS: tuple[tuple[str, str, str, Handler], ...] = (
+    ("/v2/locations", "GET", "MERCHANT_PROFILE_READ", _locations),
+    ("/v2/catalog/list", "GET", "ITEMS_READ", lambda c, r, b: catalog.list_catalog(c, dict(r.query_params))),
+    ("/v2/catalog/search", "POST", "ITEMS_READ", lambda c, r, b: catalog.search_catalog(c, b)),
+    ("/v2/inventory/counts/batch-retrieve", "POST", "INVENTORY_READ", lambda c, r, b: inventory.batch_retrieve_counts(c, b)),
+    ("/v2/inventory/changes/batch-retrieve", "POST", "INVENTORY_READ", lambda c, r, b: inventory.batch_retrieve_changes(c, b)),
+    ("/v2/orders/search", "POST", "ORDERS_READ", lambda c, r, b: orders.search_orders(c, b)),
+    ("/v2/orders/batch-retrieve", "POST", "ORDERS_READ", lambda c, r, b: orders.batch_retrieve_orders(c, b)),
+    ("/v2/orders/{order_id}", "GET", "ORDERS_READ", lambda c, r, b: orders.retrieve_order(c, r.path_params["order_id"])),
+)  # fmt: skip
+
+
 class SquareApi:
     """Square's catalog, inventory, locations and orders endpoints over one seeded world."""
 
@@ -35,46 +52,8 @@ class SquareApi:
 
     def routes(self) -> list[Route]:
         return [
-            Route(
-                "/v2/locations",
-                self._endpoint(self._locations, "MERCHANT_PROFILE_READ"),
-                methods=["GET"],
-            ),
-            Route(
-                "/v2/catalog/list",
-                self._endpoint(self._list_catalog, "ITEMS_READ"),
-                methods=["GET"],
-            ),
-            Route(
-                "/v2/catalog/search",
-                self._endpoint(self._search_catalog, "ITEMS_READ"),
-                methods=["POST"],
-            ),
-            Route(
-                "/v2/inventory/counts/batch-retrieve",
-                self._endpoint(self._counts, "INVENTORY_READ"),
-                methods=["POST"],
-            ),
-            Route(
-                "/v2/inventory/changes/batch-retrieve",
-                self._endpoint(self._changes, "INVENTORY_READ"),
-                methods=["POST"],
-            ),
-            Route(
-                "/v2/orders/search",
-                self._endpoint(self._search_orders, "ORDERS_READ"),
-                methods=["POST"],
-            ),
-            Route(
-                "/v2/orders/batch-retrieve",
-                self._endpoint(self._batch_orders, "ORDERS_READ"),
-                methods=["POST"],
-            ),
-            Route(
-                "/v2/orders/{order_id}",
-                self._endpoint(self._retrieve_order, "ORDERS_READ"),
-                methods=["GET"],
-            ),
+            Route(path, self._endpoint(handler, scope), methods=[method])
+            for path, method, scope, handler in ENDPOINTS
         ]
 
     def _endpoint(self, handler: Handler, scope: str) -> Callable[[Request], Awaitable[Response]]:
@@ -104,42 +83,6 @@ class SquareApi:
             return JSONResponse(reply, headers=headers)
 
         return endpoint
-
-    def _locations(
-        self, call: SquareCall, request: Request, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        return {"locations": [self.serializer.location(s) for s in call.stores()]}
-
-    def _list_catalog(
-        self, call: SquareCall, request: Request, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        return catalog.list_catalog(call, dict(request.query_params))
-
-    def _search_catalog(
-        self, call: SquareCall, request: Request, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        return catalog.search_catalog(call, body)
-
-    def _counts(self, call: SquareCall, request: Request, body: dict[str, Any]) -> dict[str, Any]:
-        return inventory.batch_retrieve_counts(call, body)
-
-    def _changes(self, call: SquareCall, request: Request, body: dict[str, Any]) -> dict[str, Any]:
-        return inventory.batch_retrieve_changes(call, body)
-
-    def _search_orders(
-        self, call: SquareCall, request: Request, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        return orders.search_orders(call, body)
-
-    def _batch_orders(
-        self, call: SquareCall, request: Request, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        return orders.batch_retrieve_orders(call, body)
-
-    def _retrieve_order(
-        self, call: SquareCall, request: Request, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        return orders.retrieve_order(call, request.path_params["order_id"])
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
