@@ -32,14 +32,39 @@ def _locations(call: SquareCall, request: Request, body: dict[str, Any]) -> dict
 # (path, method, OAuth scope the call needs, handler)
 ENDPOINTS: tuple[tuple[str, str, str, Handler], ...] = (
     ("/v2/locations", "GET", "MERCHANT_PROFILE_READ", _locations),
-    ("/v2/catalog/list", "GET", "ITEMS_READ", lambda c, r, b: catalog.list_catalog(c, dict(r.query_params))),
+    (
+        "/v2/catalog/list",
+        "GET",
+        "ITEMS_READ",
+        lambda c, r, b: catalog.list_catalog(c, dict(r.query_params)),
+    ),
     ("/v2/catalog/search", "POST", "ITEMS_READ", lambda c, r, b: catalog.search_catalog(c, b)),
-    ("/v2/inventory/counts/batch-retrieve", "POST", "INVENTORY_READ", lambda c, r, b: inventory.batch_retrieve_counts(c, b)),
-    ("/v2/inventory/changes/batch-retrieve", "POST", "INVENTORY_READ", lambda c, r, b: inventory.batch_retrieve_changes(c, b)),
+    (
+        "/v2/inventory/counts/batch-retrieve",
+        "POST",
+        "INVENTORY_READ",
+        lambda c, r, b: inventory.batch_retrieve_counts(c, b),
+    ),
+    (
+        "/v2/inventory/changes/batch-retrieve",
+        "POST",
+        "INVENTORY_READ",
+        lambda c, r, b: inventory.batch_retrieve_changes(c, b),
+    ),
     ("/v2/orders/search", "POST", "ORDERS_READ", lambda c, r, b: orders.search_orders(c, b)),
-    ("/v2/orders/batch-retrieve", "POST", "ORDERS_READ", lambda c, r, b: orders.batch_retrieve_orders(c, b)),
-    ("/v2/orders/{order_id}", "GET", "ORDERS_READ", lambda c, r, b: orders.retrieve_order(c, r.path_params["order_id"])),
-)  # fmt: skip
+    (
+        "/v2/orders/batch-retrieve",
+        "POST",
+        "ORDERS_READ",
+        lambda c, r, b: orders.batch_retrieve_orders(c, b),
+    ),
+    (
+        "/v2/orders/{order_id}",
+        "GET",
+        "ORDERS_READ",
+        lambda c, r, b: orders.retrieve_order(c, r.path_params["order_id"]),
+    ),
+)
 
 
 class SquareApi:
