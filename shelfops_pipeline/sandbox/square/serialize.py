@@ -283,7 +283,7 @@ class SquareSerializer:
                     "created_at": self._ts(closed_at, stamp),
                     "amount_money": money(total, currency),
                     "type": order.tender_type,
-                    **({"payment_id": order.tender_id} if order.tender_type == "CARD" else {}),
+                    "payment_id": order.tender_id,
                 }
             ]
         refund = order.refund_at(at)

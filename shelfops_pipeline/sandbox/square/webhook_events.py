@@ -8,14 +8,14 @@ an event's id and body depend only on the seed and the change: a redelivery is b
 - payment.created when a completed order's card or cash tender is taken; card payments are
   APPROVED first, then payment.updated when captured (COMPLETED); payment.updated on a refund.
 - inventory.count.updated per location and minute, listing every variation whose stock moved
-  in that minute, sent at the minute's last move.
+  in that minute, sent when the minute ends.
 """
 
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from shelfops_pipeline.sandbox.square.inventory import TRACKING_LEAD
 from shelfops_pipeline.sandbox.square.serialize import JsonObject, SquareSerializer, money
@@ -273,7 +273,7 @@ def _inventory_changes(
 ) -> Iterator[_Change]:
     tracking_start = world.history_start - TRACKING_LEAD
     bucket_seconds = INVENTORY_BUCKET.total_seconds()
-    moves: dict[int, list[tuple[datetime, str, StockCurve, bool]]] = defaultdict(list)
+    moves: dict[int, list[tuple[str, StockCurve, bool]]] = defaultdict(list)
     for item in world.items(store.merchant_id):
         for variation in item.variations:
             curve = world.stock(variation.id, store.id, variation.sold_by_weight)
@@ -283,31 +283,32 @@ def _inventory_changes(
                 at = curve.changed_at(hour)
                 if item.exists_at(at):
                     bucket = math.ceil(at.timestamp() / bucket_seconds)
-                    moves[bucket].append((at, variation.id, curve, variation.sold_by_weight))
+                    moves[bucket].append((variation.id, curve, variation.sold_by_weight))
     for bucket, moved in moves.items():
-        last = max(at for at, *_ in moved)
+        # A minute's batch goes out when the minute is over, so a later tick never resends it.
+        sent = datetime.fromtimestamp(bucket * bucket_seconds, UTC)
         yield _Change(
-            at=last,
+            at=sent,
             rank=_INVENTORY_RANK,
             event_type="inventory.count.updated",
             data_type="inventory_counts",
             data_id=stable_uuid(serializer.seed, "inventory-counts", store.id, bucket),
             stage="",
             merchant_id=store.merchant_id,
-            build=_counts(serializer, store, moved, last),
+            build=_counts(serializer, store, moved, sent),
         )
 
 
 def _counts(
     serializer: SquareSerializer,
     store: Store,
-    moved: list[tuple[datetime, str, StockCurve, bool]],
+    moved: list[tuple[str, StockCurve, bool]],
     at: datetime,
 ) -> Callable[[], JsonObject]:
     def build() -> JsonObject:
         counts = [
             serializer.count(variation_id, store.id, curve, at, weighted)
-            for _, variation_id, curve, weighted in sorted(moved, key=lambda m: m[1])
+            for variation_id, curve, weighted in sorted(moved, key=lambda m: m[0])
         ]
         return {"inventory_counts": counts}
 
