@@ -254,3 +254,16 @@ def test_money_is_in_minor_units_and_yen_has_no_decimals(small_sandbox: Running)
     assert amounts and all(isinstance(a, int) and a >= 10 for a in amounts)
     assert {o["total_money"]["currency"] for o in orders} == {"JPY"}
     assert datetime.fromisoformat(orders[0]["created_at"].replace("Z", "+00:00")).tzinfo == UTC
+
+
+def test_older_square_versions_still_get_the_deprecated_category_id(small_sandbox: Running) -> None:
+    with (
+        small_sandbox.client(**{"Square-Version": "2023-06-08"}) as old,
+        small_sandbox.client() as new,
+    ):
+        old_items = old.get("/v2/catalog/list", params={"types": "ITEM"}).json()["objects"]
+        new_items = new.get("/v2/catalog/list", params={"types": "ITEM"}).json()["objects"]
+    assert all(
+        i["item_data"]["category_id"] == i["item_data"]["categories"][0]["id"] for i in old_items
+    )
+    assert not any("category_id" in i["item_data"] for i in new_items)

@@ -94,7 +94,9 @@ class SquareApi:
                     )
                 grant = self.tokens.authenticate(request.headers.get("authorization"), scope)
                 body = await _json_body(request) if request.method == "POST" else {}
-                call = SquareCall(self.world, self.serializer, grant.merchant_id, self.world.now())
+                call = SquareCall(
+                    self.world, self.serializer, grant.merchant_id, self.world.now(), version
+                )
                 reply = handler(call, request, body)
             except SquareError as error:
                 logger.info(

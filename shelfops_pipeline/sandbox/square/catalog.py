@@ -43,7 +43,7 @@ def catalog_objects(
         if deleted and not include_deleted:
             continue
         if "ITEM" in types:
-            objects.append(serializer.item(item, store.currency, at))
+            objects.append(serializer.item(item, store.currency, at, call.wants_item_category_id))
         if "ITEM_VARIATION" in types:
             objects.extend(serializer.variations(item, store.currency, at))
     objects.sort(key=lambda o: (_TYPE_ORDER.index(o["type"]), o["id"]))

@@ -15,6 +15,12 @@ class SquareCall:
     serializer: SquareSerializer
     merchant_id: str
     now: datetime
+    square_version: str
+
+    @property
+    def wants_item_category_id(self) -> bool:
+        """`item_data.category_id` was dropped from replies in Square-Version 2023-12-13."""
+        return self.square_version < "2023-12-13"
 
     def stores(self) -> list[Store]:
         return self.world.stores_of(self.merchant_id)

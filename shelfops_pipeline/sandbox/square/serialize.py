@@ -71,7 +71,9 @@ class SquareSerializer:
             "present_at_all_locations": True,
         }
 
-    def item(self, item: Item, currency: str, at: datetime) -> JsonObject:
+    def item(
+        self, item: Item, currency: str, at: datetime, with_category_id: bool = False
+    ) -> JsonObject:
         deleted = item.deleted_at is not None and item.deleted_at <= at
         body = self._envelope("ITEM", item.id, item.updated_at(at), deleted)
         body["item_data"] = {
@@ -83,6 +85,8 @@ class SquareSerializer:
             "product_type": "REGULAR",
             "is_archived": False,
         }
+        if with_category_id:
+            body["item_data"]["category_id"] = item.category_id
         return body
 
     def variations(self, item: Item, currency: str, at: datetime) -> list[JsonObject]:
