@@ -1,9 +1,7 @@
 """Every reply the Square emulation gives, over the whole seeded world, fits Square's OpenAPI document."""
 
-from datetime import timedelta
-
 import pytest
-from conftest import FROZEN_NOW, Running
+from conftest import Running
 from square_contract import assert_square_reply
 from square_helpers import page_all
 
@@ -26,7 +24,7 @@ def test_every_reply_for_a_whole_merchant_fits_the_spec(
             (
                 "POST",
                 "/v2/inventory/changes/batch-retrieve",
-                {"updated_after": (FROZEN_NOW - timedelta(days=1)).isoformat(), "limit": 1000},
+                {"limit": 1000},
                 "changes",
             ),
             ("POST", "/v2/orders/search", {"location_ids": store_ids, "limit": 1000}, "orders"),

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from shelfops_pipeline.sandbox.square import catalog, inventory, orders
 from shelfops_pipeline.sandbox.square.context import SquareCall
 from shelfops_pipeline.sandbox.square.errors import SquareError, error_response
+from shelfops_pipeline.sandbox.square.paging import ResultCache
 from shelfops_pipeline.sandbox.square.serialize import SquareSerializer
 from shelfops_pipeline.sandbox.square.tokens import TokenRegistry
 from shelfops_pipeline.sandbox.world.world import World
@@ -74,6 +75,7 @@ class SquareApi:
         self.world = world
         self.tokens = tokens
         self.serializer = SquareSerializer(world.seed)
+        self.results = ResultCache()
 
     def routes(self) -> list[Route]:
         return [
@@ -95,7 +97,12 @@ class SquareApi:
                 grant = self.tokens.authenticate(request.headers.get("authorization"), scope)
                 body = await _json_body(request) if request.method == "POST" else {}
                 call = SquareCall(
-                    self.world, self.serializer, grant.merchant_id, self.world.now(), version
+                    self.world,
+                    self.serializer,
+                    grant.merchant_id,
+                    self.world.now(),
+                    version,
+                    self.results,
                 )
                 reply = handler(call, request, body)
             except SquareError as error:

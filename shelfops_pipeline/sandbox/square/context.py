@@ -1,9 +1,13 @@
 """What every Square handler needs: the world, the caller's merchant and the instant of the call."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from shelfops_pipeline.sandbox.square.cursors import PageState, fingerprint
 from shelfops_pipeline.sandbox.square.errors import SquareError
+from shelfops_pipeline.sandbox.square.paging import ResultCache
 from shelfops_pipeline.sandbox.square.serialize import SquareSerializer
 from shelfops_pipeline.sandbox.world.entities import Store
 from shelfops_pipeline.sandbox.world.world import World
@@ -16,6 +20,14 @@ class SquareCall:
     merchant_id: str
     now: datetime
     square_version: str
+    results: ResultCache
+
+    def cached(
+        self, name: str, body: dict[str, Any], state: PageState, compute: Callable[[], list[Any]]
+    ) -> list[Any]:
+        """The full result of this query at the paging snapshot, computed once per snapshot."""
+        key = (name, self.merchant_id, self.square_version, fingerprint(body), state.started_at)
+        return self.results.get_or_compute(key, compute)
 
     @property
     def wants_item_category_id(self) -> bool:

@@ -77,25 +77,34 @@ def batch_retrieve_changes(call: SquareCall, body: dict[str, Any]) -> dict[str, 
             "`updated_before` is earlier than `updated_after`.",
             "updated_before",
         )
-    changes: list[tuple[datetime, str, dict[str, Any]]] = []
-    wants_in_stock = not states or "IN_STOCK" in states or "SOLD" in states or "NONE" in states
-    for variation, store, curve in _tracked(call, body, state.started_at):
-        weighted = variation.sold_by_weight
-        first_hour = curve.hour_of(tracking_start)
-        first_change = curve.changed_at(first_hour)
-        counted = (after is None or after < first_change) and first_change <= before
-        if "PHYSICAL_COUNT" in types and counted:
-            entry = call.serializer.physical_count(
-                variation.id, store.id, curve, first_hour, weighted
-            )
-            changes.append((first_change, entry["physical_count"]["id"], entry))
-        if "ADJUSTMENT" not in types or not wants_in_stock:
-            continue
-        for hour, delta in curve.changes_between(max(after or first_change, first_change), before):
-            entry = call.serializer.adjustment(variation.id, store.id, curve, hour, delta, weighted)
-            changes.append((curve.changed_at(hour), entry["adjustment"]["id"], entry))
-    changes.sort(key=lambda c: (c[0], c[1]))
-    chunk, next_cursor = page([c for _, _, c in changes], body, state, size)
+
+    def compute() -> list[dict[str, Any]]:
+        changes: list[tuple[datetime, str, dict[str, Any]]] = []
+        wants_in_stock = not states or "IN_STOCK" in states or "SOLD" in states or "NONE" in states
+        for variation, store, curve in _tracked(call, body, state.started_at):
+            weighted = variation.sold_by_weight
+            first_hour = curve.hour_of(tracking_start)
+            first_change = curve.changed_at(first_hour)
+            counted = (after is None or after < first_change) and first_change <= before
+            if "PHYSICAL_COUNT" in types and counted:
+                entry = call.serializer.physical_count(
+                    variation.id, store.id, curve, first_hour, weighted
+                )
+                changes.append((first_change, entry["physical_count"]["id"], entry))
+            if "ADJUSTMENT" not in types or not wants_in_stock:
+                continue
+            for hour, delta in curve.changes_between(
+                max(after or first_change, first_change), before
+            ):
+                entry = call.serializer.adjustment(
+                    variation.id, store.id, curve, hour, delta, weighted
+                )
+                changes.append((curve.changed_at(hour), entry["adjustment"]["id"], entry))
+        changes.sort(key=lambda c: (c[0], c[1]))
+        return [c for _, _, c in changes]
+
+    results = call.cached("inventory-changes", body, state, compute)
+    chunk, next_cursor = page(results, body, state, size)
     reply: dict[str, Any] = {"changes": list(chunk)} if chunk else {}
     if next_cursor:
         reply["cursor"] = next_cursor

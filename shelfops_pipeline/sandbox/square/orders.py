@@ -100,9 +100,13 @@ def search_orders(call: SquareCall, body: dict[str, Any]) -> dict[str, Any]:
     field, start, end = date_range or (sort_field, None, None)
     # A range without end_at ends at the first request of this cursor, as Square documents.
     end = min(end or at, at)
-    matches = _matching(call, stores, at, field, start, end, states, sources)
-    matches.sort(key=lambda pair: (pair[0], pair[1].id), reverse=sort_order == "DESC")
-    chunk, next_cursor = page([o for _, o in matches], body, state, size)
+
+    def compute() -> list[Order]:
+        matches = _matching(call, stores, at, field, start, end, states, sources)
+        matches.sort(key=lambda pair: (pair[0], pair[1].id), reverse=sort_order == "DESC")
+        return [o for _, o in matches]
+
+    chunk, next_cursor = page(call.cached("orders", body, state, compute), body, state, size)
     if return_entries:
         reply: dict[str, Any] = {
             "order_entries": [
