@@ -20,7 +20,12 @@ class Customer:
 
 @dataclass(frozen=True)
 class Store:
-    """One physical store (a Square location)."""
+    """Where orders are taken: a Square location, a Shopify location, or a shop's online store.
+
+    `merchant_id` is the provider account: a Square merchant id or a Shopify shop domain. A Shopify
+    `online` store is not a Shopify location (its orders carry no location); a `warehouse` is a
+    Shopify location that holds stock but takes no orders.
+    """
 
     id: str
     customer_id: str
@@ -29,6 +34,24 @@ class Store:
     city: str
     timezone: str
     currency: str
+    country: str
+    tax_percent: Decimal
+    created_at: datetime
+    platform: str = "square"
+    kind: str = "physical"
+
+
+@dataclass(frozen=True)
+class Shop:
+    """A customer's Shopify shop: `{handle}.myshopify.com`, one currency and one IANA time zone."""
+
+    handle: str
+    domain: str
+    numeric_id: int
+    customer_id: str
+    name: str
+    currency: str
+    timezone: str
     country: str
     tax_percent: Decimal
     created_at: datetime

@@ -34,3 +34,9 @@ def stable_uuid(seed: int, *parts: object) -> str:
 def unit_fraction(seed: int, *parts: object) -> float:
     """A deterministic number in [0, 1) for cheap per-object decisions."""
     return int.from_bytes(_digest(seed, parts)[:8], "big") / 2**64
+
+
+def numeric_id(seed: int, digits: int, *parts: object) -> int:
+    """A positive integer id like Shopify's (the number inside `gid://shopify/Order/...`)."""
+    number = int.from_bytes(_digest(seed, parts)[:8], "big")
+    return 10 ** (digits - 1) + number % (9 * 10 ** (digits - 1))

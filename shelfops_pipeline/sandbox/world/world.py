@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from shelfops_pipeline.sandbox.clock import SandboxClock
 from shelfops_pipeline.sandbox.world.catalog import build_categories, build_items
 from shelfops_pipeline.sandbox.world.config import PROFILES, SCALES, Scale
-from shelfops_pipeline.sandbox.world.entities import Category, Customer, Item, Order, Store
-from shelfops_pipeline.sandbox.world.ids import upper_id
+from shelfops_pipeline.sandbox.world.entities import Category, Customer, Item, Order, Shop, Store
+from shelfops_pipeline.sandbox.world.ids import numeric_id, upper_id
 from shelfops_pipeline.sandbox.world.inventory import StockCurve, stock_curve
 from shelfops_pipeline.sandbox.world.orders import MAX_ORDER_LAG, generate_store_day
 
@@ -51,7 +51,9 @@ class World:
         self.days = days or self.scale.history_days
         self.customers = self._build_customers()
         self.stores = self._build_stores()
-        zones = {s.timezone for s in self.stores}
+        self.shops = self._build_shops()
+        self.shopify_stores = self._build_shopify_stores()
+        zones = {s.timezone for s in self.stores + self.shopify_stores}
         if start is None:
             start = self.clock.now().date() - timedelta(days=self.days)
             # The history always holds a daylight-saving change, so day boundaries get tested.
@@ -61,12 +63,12 @@ class World:
         self.start_date = start
         self.history_start = datetime.combine(start, time(0), UTC)
         self.history_end = self.history_start + timedelta(days=self.days)
-        self._stores_by_id = {s.id: s for s in self.stores}
+        self._stores_by_id = {s.id: s for s in self.stores + self.shopify_stores}
         self._order_indexes: dict[str, tuple[date | None, dict[str, tuple[str, date]]]] = {}
+        self._currency = {s.merchant_id: s.currency for s in self.stores + self.shopify_stores}
         self._categories = {
-            c.square_merchant_id: build_categories(seed, c.square_merchant_id, self.history_start)
-            for c in self.customers
-            if c.square_merchant_id
+            account: build_categories(seed, account, self.history_start)
+            for account in self._currency
         }
 
     def now(self) -> datetime:
@@ -115,6 +117,62 @@ class World:
                 )
         return tuple(stores)
 
+    def _build_shops(self) -> tuple[Shop, ...]:
+        shops = []
+        for customer in self.customers:
+            if customer.shopify_shop is None:
+                continue
+            profile = customer.profile
+            shops.append(
+                Shop(
+                    handle=customer.shopify_shop,
+                    domain=f"{customer.shopify_shop}.myshopify.com",
+                    numeric_id=numeric_id(self.seed, 11, "shop", customer.id),
+                    customer_id=customer.id,
+                    name=customer.name,
+                    currency=profile.currency,
+                    timezone=profile.timezones[0],
+                    country=profile.country,
+                    tax_percent=Decimal(profile.tax_percent),
+                    created_at=datetime(2022, 9, 14, 10, 21, 5, tzinfo=UTC),
+                )
+            )
+        return tuple(shops)
+
+    def _build_shopify_stores(self) -> tuple[Store, ...]:
+        """Per shop: the online store, a warehouse, and POS stores when Square is not the POS."""
+        stores = []
+        for shop in self.shops:
+            customer = next(c for c in self.customers if c.id == shop.customer_id)
+            profile = customer.profile
+            places = [(f"online-{shop.handle}", "Online Store", "", shop.timezone, "online")]
+            warehouse = numeric_id(self.seed, 11, "shopify-location", shop.domain, "warehouse")
+            places.append(
+                (str(warehouse), "Warehouse", profile.city_names[0], shop.timezone, "warehouse")
+            )
+            if customer.square_merchant_id is None:
+                for zone, city in zip(profile.timezones, profile.city_names, strict=True):
+                    location = numeric_id(self.seed, 11, "shopify-location", shop.domain, city)
+                    places.append((str(location), city, city, zone, "physical"))
+            for store_id, name, city, zone, kind in places:
+                stores.append(
+                    Store(
+                        id=store_id,
+                        customer_id=shop.customer_id,
+                        merchant_id=shop.domain,
+                        name=f"{shop.name} {name}",
+                        city=city,
+                        timezone=zone,
+                        currency=shop.currency,
+                        country=shop.country,
+                        tax_percent=shop.tax_percent,
+                        created_at=shop.created_at,
+                        platform="shopify",
+                        kind=kind,
+                    )
+                )
+        return tuple(stores)
+
     @property
     def square_merchants(self) -> tuple[str, ...]:
         return tuple(c.square_merchant_id for c in self.customers if c.square_merchant_id)
@@ -126,20 +184,25 @@ class World:
         return self._stores_by_id.get(store_id)
 
     def stores_of(self, merchant_id: str) -> list[Store]:
+        """The stores of one account: a Square merchant's locations, or a shop's online store,
+        POS locations and warehouse."""
         return sorted(
-            (s for s in self.stores if s.merchant_id == merchant_id), key=lambda s: s.name
+            (s for s in self.stores + self.shopify_stores if s.merchant_id == merchant_id),
+            key=lambda s: s.name,
         )
+
+    def shop(self, domain: str) -> Shop | None:
+        return next((s for s in self.shops if s.domain == domain), None)
 
     def categories(self, merchant_id: str) -> tuple[Category, ...]:
         return self._categories[merchant_id]
 
     @functools.cache  # noqa: B019 - one World lives for the whole process
     def items(self, merchant_id: str) -> tuple[Item, ...]:
-        customer = self.customer_of_merchant(merchant_id)
         return build_items(
             self.seed,
             merchant_id,
-            customer.profile.currency,
+            self._currency[merchant_id],
             self.scale.items_per_merchant,
             self.categories(merchant_id),
             self.history_start,
@@ -169,6 +232,8 @@ class World:
         if day < self.start_date:
             return ()
         store = self._stores_by_id[store_id]
+        if store.kind == "warehouse":
+            return ()
         items = self.items(store.merchant_id)
         return tuple(
             generate_store_day(self.seed, store, day, items, self.scale.orders_per_store_day)
