@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export SHELFOPS_HOME ?= $(CURDIR)/.shelfops
+export SHELFOPS_HOME ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(SHELFOPS_HOME)/dagster
 export DAGSTER_DISABLE_TELEMETRY := 1
 export UV_COMPILE_BYTECODE := 1
@@ -52,4 +52,4 @@ ui: venv $(DAGSTER_HOME)/dagster.yaml
 	setsid env --default-signal=INT,TERM $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 clean:
-	rm -rf $(VENV) .shelfops .pytest_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -42,7 +42,7 @@ def table(results: list[ScaleFigures]) -> str:
 
 
 def results_path() -> Path:
-    return Path(os.environ.get("SHELFOPS_HOME", ".shelfops")) / "bench" / "sandbox.json"
+    return Path(os.environ.get("SHELFOPS_HOME", "data")) / "bench" / "sandbox.json"
 
 
 def write_json(results: list[ScaleFigures], seed: int, now: datetime, repeat: int) -> Path:
