@@ -3,6 +3,9 @@
 from datetime import UTC, datetime
 
 from shelfops_pipeline.sandbox.world.ids import unit_fraction
+from shelfops_pipeline.timestamps import parse_rfc3339
+
+__all__ = ["parse_rfc3339", "rfc3339", "varied_precision"]
 
 
 def rfc3339(at: datetime, precision: int = 3) -> str:
@@ -17,16 +20,3 @@ def varied_precision(seed: int, key: str) -> int:
     """Square's replies mix precisions; each object keeps one, chosen by its id."""
     roll = unit_fraction(seed, "precision", key)
     return 3 if roll < 0.6 else 0 if roll < 0.75 else 6 if roll < 0.9 else 9
-
-
-def parse_rfc3339(text: str) -> datetime:
-    """Parse a client's timestamp; offsets and up to nanosecond fractions are accepted."""
-    value = text.strip()
-    if "." in value:
-        head, _, rest = value.partition(".")
-        digits = len(rest) - len(rest.lstrip("0123456789"))
-        value = f"{head}.{rest[:digits][:6].ljust(6, '0')}{rest[digits:]}"
-    parsed = datetime.fromisoformat(value.replace("z", "Z"))
-    if parsed.tzinfo is None:
-        raise ValueError(f"timestamp {text!r} has no UTC offset")
-    return parsed.astimezone(UTC)

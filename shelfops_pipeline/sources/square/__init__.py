@@ -1,0 +1,1 @@
+"""The Square connector: client, typed records, mapping and Dagster resources."""
