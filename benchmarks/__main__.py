@@ -1,4 +1,4 @@
-"""`python -m benchmarks`: time the sandbox's startup and paging at each scale (`make bench`)."""
+"""`python -m benchmarks` (`make bench`): sandbox startup and paging, and rate-limit efficiency."""
 
 import subprocess
 from datetime import UTC, datetime
@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import click
 import httpx
 
+from benchmarks.rate_limit import measure_rate_limit
 from benchmarks.report import table, write_json
 from benchmarks.sandbox_process import SandboxFailure
 from benchmarks.sandbox_startup import ScaleFigures, measure_scale
@@ -52,6 +53,17 @@ def bench(scales: list[str], repeat: int) -> None:
             raise click.ClickException(f"scale {scale}: {error}") from error
     click.echo(table(results))
     click.echo(f"results written to {write_json(results, SEED, FROZEN_NOW, repeat)}")
+    click.echo(
+        "measuring rate-limit efficiency (Square pull under a 20 requests/s budget)...", err=True
+    )
+    rate = measure_rate_limit(20.0, SEED)
+    click.echo(
+        f"rate limit: {rate.requests} requests in {rate.seconds:.2f} s against a bound of "
+        f"{rate.bound_seconds:.2f} s (ratio {rate.ratio:.3f}, limit 1.05); "
+        f"{rate.throttled} throttled ({rate.throttled_share:.1%}, limit 1%)"
+    )
+    if not rate.within_bound:
+        raise click.ClickException("the Square client missed its rate-limit efficiency bound")
     slow = [r for r in results if not r.within_bound]
     if slow:
         raise click.ClickException(

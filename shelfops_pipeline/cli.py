@@ -2,6 +2,7 @@
 
 import click
 
+from shelfops_pipeline.credentials.cli import connect, connections, keys
 from shelfops_pipeline.demo import demo
 from shelfops_pipeline.sandbox.cli import sandbox
 
@@ -14,6 +15,9 @@ def cli() -> None:
 
 cli.add_command(sandbox)
 cli.add_command(demo)
+cli.add_command(connect)
+cli.add_command(connections)
+cli.add_command(keys)
 
 
 def main() -> None:

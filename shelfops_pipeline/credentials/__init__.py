@@ -1,0 +1,1 @@
+"""Credentials: keys, the encrypted connection store, OAuth state, connect and token refresh."""

@@ -1,0 +1,210 @@
+"""`shelfops connect`, `shelfops connections` and `shelfops keys`: authorize providers, show
+connection health, manage the encryption keys. Tokens are never printed."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import click
+
+from shelfops_pipeline.credentials.connect import connect as run_connect
+from shelfops_pipeline.credentials.errors import CredentialError
+from shelfops_pipeline.credentials.keys import (
+    KEYS_ENV,
+    ensure_local_key_file,
+    generate_key,
+    load_keys,
+)
+from shelfops_pipeline.credentials.models import ConnectionInfo
+from shelfops_pipeline.credentials.state import OAuthStates
+from shelfops_pipeline.credentials.store import CredentialStore
+from shelfops_pipeline.sources.square.oauth import (
+    BASE_URL_ENV,
+    CLIENT_ID_ENV,
+    CLIENT_SECRET_ENV,
+    DEFAULT_SCOPES,
+    PRODUCTION_BASE_URL,
+    SquareApp,
+    SquareOAuth,
+    approve_in_sandbox,
+)
+
+TABLE_COLUMNS = (
+    "ID", "CUSTOMER", "SOURCE", "ACCOUNT", "SCOPES", "TOKEN EXPIRES IN", "STATUS", "LAST ERROR",
+)  # fmt: skip
+
+
+def expires_in(expires_at: datetime | None, now: datetime) -> str:
+    """How long an access token has left, as an operator reads it: `29d 23h`, `expired`."""
+    if expires_at is None:
+        return "never"
+    seconds = int((expires_at - now).total_seconds())
+    if seconds <= 0:
+        return "expired"
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    return f"{days}d {hours}h" if days else f"{hours}h {rest // 60}m"
+
+
+def _row(connection: ConnectionInfo, now: datetime) -> tuple[str, ...]:
+    return (
+        connection.id,
+        connection.customer_id,
+        connection.source,
+        connection.account,
+        " ".join(connection.scopes),
+        expires_in(connection.expires_at, now),
+        connection.status,
+        connection.last_error or "",
+    )
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+@click.group()
+def connect() -> None:
+    """Authorize ShelfOps to read a customer's account at a provider."""
+
+
+@connect.command("square")
+@click.option("--customer", "customer_id", required=True, help="The customer id, e.g. cust-001.")
+@click.option(
+    "--base-url",
+    envvar=BASE_URL_ENV,
+    show_envvar=True,
+    default=PRODUCTION_BASE_URL,
+    show_default=True,
+    help="Square (https://connect.squareup.com), Square's sandbox "
+    "(https://connect.squareupsandbox.com) or ours (http://127.0.0.1:PORT/square).",
+)
+@click.option(
+    "--client-id", envvar=CLIENT_ID_ENV, show_envvar=True, help="The Square app's application id."
+)
+@click.option(
+    "--client-secret",
+    envvar=CLIENT_SECRET_ENV,
+    show_envvar=True,
+    help="The app's secret; prefer the variable, command lines are visible to others.",
+)
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    default=DEFAULT_SCOPES,
+    show_default=True,
+    help="A permission to ask for; repeat for several.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Loopback port for the OAuth callback; 0 picks a free one.",
+)
+@click.option(
+    "--timeout",
+    "timeout_seconds",
+    type=click.FloatRange(min=1),
+    default=300.0,
+    show_default=True,
+    help="Seconds to wait for the seller's approval.",
+)
+@click.option(
+    "--approve",
+    is_flag=True,
+    help="ShelfOps sandbox only: approve at once as --merchant-id (demos, tests).",
+)
+@click.option("--merchant-id", help="The merchant --approve approves as.")
+def connect_square(
+    customer_id: str, base_url: str, client_id: str | None, client_secret: str | None,
+    scopes: tuple[str, ...], port: int, timeout_seconds: float, approve: bool,
+    merchant_id: str | None,
+) -> None:  # fmt: skip
+    """Authorize a Square merchant for a customer and store its tokens, encrypted."""
+    if approve != bool(merchant_id):
+        raise click.UsageError("--approve and --merchant-id go together")
+    try:
+        app = SquareApp.configured(client_id, client_secret, base_url)
+        store = CredentialStore(keys=load_keys())
+        states = OAuthStates(store.path)
+
+        def show(url: str) -> None:
+            click.echo(f"Open this URL to authorize ShelfOps for customer {customer_id}:\n{url}")
+            if merchant_id:
+                approve_in_sandbox(url, merchant_id)
+
+        with SquareOAuth(app, scopes) as square:
+            connection = run_connect(
+                square, store, states, customer_id, show, port, timeout_seconds
+            )
+    except CredentialError as error:
+        raise click.ClickException(str(error)) from None
+    expiry = connection.expires_at.isoformat() if connection.expires_at else "never"
+    click.echo(
+        f"connected {connection.id}: customer {connection.customer_id}, Square merchant "
+        f"{connection.account}, scopes {' '.join(connection.scopes)}, token expires {expiry} "
+        f"(in {expires_in(connection.expires_at, datetime.now(UTC))})"
+    )
+
+
+@click.group()
+def connections() -> None:
+    """The stored connections and their token health."""
+
+
+@connections.command("list")
+def list_connections() -> None:
+    """One line per connection; tokens are never shown and no key is needed."""
+    try:
+        found = CredentialStore().overview()
+    except CredentialError as error:
+        raise click.ClickException(str(error)) from None
+    if not found:
+        click.echo("no connections yet; add one with `shelfops connect square --customer ID`")
+        return
+    now = datetime.now(UTC)
+    click.echo(_table([TABLE_COLUMNS, *(_row(connection, now) for connection in found)]))
+
+
+@click.group()
+def keys() -> None:
+    """The Fernet keys that encrypt stored tokens (SHELFOPS_ENCRYPTION_KEYS, newest first)."""
+
+
+@keys.command("generate")
+def generate() -> None:
+    """Print a new key; put it first in SHELFOPS_ENCRYPTION_KEYS, then run `keys rotate`."""
+    click.echo(generate_key())
+    click.echo(
+        f"put it first in {KEYS_ENV} (comma-separated, newest first), then run "
+        "`shelfops keys rotate`",
+        err=True,
+    )
+
+
+@keys.command("rotate")
+def rotate() -> None:
+    """Re-encrypt every stored secret with the newest key."""
+    try:
+        count = CredentialStore(keys=load_keys()).rotate_keys()
+    except CredentialError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"re-encrypted {count} stored secrets with the newest key; older keys can go")
+
+
+@keys.command("init")
+def init() -> None:
+    """Create a local key file (0600) when no key is configured; for demos on one machine."""
+    try:
+        created = ensure_local_key_file()
+    except OSError as error:
+        raise click.ClickException(f"cannot create the key file: {error}") from None
+    if created is None:
+        click.echo("an encryption key is already configured")
+    else:
+        click.echo(f"created the encryption key file {created} (mode 0600)")

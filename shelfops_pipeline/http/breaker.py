@@ -1,0 +1,159 @@
+"""Circuit breakers per (source, account): stop calling a provider that keeps failing.
+
+Closed: calls pass; `failure_threshold` consecutive failed attempts (5xx, timeouts, dropped or
+garbled replies) open it. Open: calls fail fast with `CircuitOpen` until `cool_down_seconds`
+pass. Half-open: one trial call goes through; success closes the circuit, failure reopens it.
+Any reply that is not the provider's fault (2xx, 4xx, 429) counts as success. Breakers are kept
+per account, so one merchant's outage never blocks or slows another's sync.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from shelfops_pipeline.http.errors import ApiError, CircuitOpen
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class BreakerConfig:
+    failure_threshold: int = 5
+    cool_down_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.failure_threshold < 1:
+            raise ValueError(f"failure_threshold {self.failure_threshold} must be at least 1")
+        if self.cool_down_seconds <= 0:
+            raise ValueError(f"cool_down_seconds {self.cool_down_seconds} must be > 0")
+
+
+class CircuitState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker:
+    """The circuit of one (source, account); thread safe, with an injectable monotonic clock."""
+
+    # Hand-written: no breaker library is among our dependencies, and ours raises CircuitOpen.
+    def __init__(
+        self,
+        source: str,
+        account: str,
+        config: BreakerConfig | None = None,
+        *,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.source = source
+        self.account = account
+        self.config = config or BreakerConfig()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._state = CircuitState.CLOSED
+        self._failures = 0
+        self._opened_at = 0.0
+        self._trial_running = False
+        self._last_failure = ""
+
+    @property
+    def state(self) -> CircuitState:
+        with self._lock:
+            if self._state is CircuitState.OPEN and self._cool_down_left() <= 0:
+                return CircuitState.HALF_OPEN
+            return self._state
+
+    def admit(self, method: str, path: str) -> None:
+        """Let a call through, or raise CircuitOpen naming the account and the last failure."""
+        with self._lock:
+            if self._state is CircuitState.OPEN:
+                if self._cool_down_left() > 0:
+                    raise self._refusal(method, path, "open")
+                self._state = CircuitState.HALF_OPEN
+                self._trial_running = False
+                logger.info("%s circuit for account %s half-open", self.source, self.account)
+            if self._state is CircuitState.HALF_OPEN:
+                if self._trial_running:
+                    raise self._refusal(method, path, "half-open with a trial call under way")
+                self._trial_running = True
+
+    def record_success(self) -> None:
+        with self._lock:
+            if self._state is not CircuitState.CLOSED:
+                logger.info("%s circuit for account %s closed again", self.source, self.account)
+            self._state = CircuitState.CLOSED
+            self._failures = 0
+            self._trial_running = False
+
+    def record_failure(self, error: ApiError) -> None:
+        with self._lock:
+            self._failures += 1
+            self._last_failure = error.summary
+            reopen = self._state is CircuitState.HALF_OPEN
+            if reopen or self._failures >= self.config.failure_threshold:
+                if self._state is not CircuitState.OPEN:
+                    logger.warning(
+                        "%s circuit for account %s opened for %.1f s after %d consecutive "
+                        "failures; last: %s",
+                        self.source,
+                        self.account,
+                        self.config.cool_down_seconds,
+                        self._failures,
+                        self._last_failure,
+                    )
+                self._state = CircuitState.OPEN
+                self._opened_at = self._clock()
+                self._trial_running = False
+
+    def release(self) -> None:
+        """A call ended without a verdict (cancelled); a half-open circuit may trial again."""
+        with self._lock:
+            self._trial_running = False
+
+    def _cool_down_left(self) -> float:
+        return self._opened_at + self.config.cool_down_seconds - self._clock()
+
+    def _refusal(self, method: str, path: str, how: str) -> CircuitOpen:
+        return CircuitOpen(
+            source=self.source,
+            account=self.account,
+            method=method,
+            path=path,
+            status=None,
+            detail=(
+                f"not sent: the {self.source} circuit for account {self.account} is {how} after "
+                f"{self._failures} consecutive failures"
+            ),
+            last_failure=self._last_failure,
+            half_open_in_seconds=max(0.0, self._cool_down_left()),
+        )
+
+
+class BreakerRegistry:
+    """One breaker per (source, account) for the whole process."""
+
+    def __init__(self, *, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._breakers: dict[tuple[str, str], CircuitBreaker] = {}
+
+    def breaker(
+        self, source: str, account: str, config: BreakerConfig | None = None
+    ) -> CircuitBreaker:
+        """The breaker for (source, account), made from `config` on first use."""
+        with self._lock:
+            key = (source, account)
+            found = self._breakers.get(key)
+            if found is None:
+                found = CircuitBreaker(source, account, config, clock=self._clock)
+                self._breakers[key] = found
+            return found
+
+
+SHARED_BREAKERS = BreakerRegistry()
