@@ -29,6 +29,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	@echo 'seen: 1' > $(DAGSTER_HOME)/.nux/nux.yaml
 
 demo: venv
+	@$(BIN)/shelfops keys init
 	$(BIN)/shelfops demo
 
 test: venv
