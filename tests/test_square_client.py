@@ -1,9 +1,11 @@
 """The Square client over the shared HTTP layer pulls exactly the seeded world, faults or not."""
 
 import asyncio
+import json
 from collections.abc import Mapping
 from datetime import timedelta
 
+import httpx
 import pytest
 from conftest import FROZEN_NOW, SEED
 
@@ -106,3 +108,31 @@ def test_a_revoked_token_is_one_clear_error() -> None:
         asyncio.run(call(base_url))
     message = str(caught.value)
     assert merchant in message and "401" in message and "not-a-real-token" not in message
+
+
+def test_orders_search_sends_at_most_ten_locations_per_request() -> None:
+
+    seen: list[list[str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body["location_ids"])
+        assert body["query"]["sort"]["sort_field"] == "CLOSED_AT"
+        return httpx.Response(200, json={})
+
+    async def pull() -> None:
+        async def auth() -> Mapping[str, str]:
+            return {"Authorization": "Bearer t"}
+
+        transport = httpx.MockTransport(handler)
+        async with square_api_client(
+            "https://connect.squareup.com", "M1", auth, transport=transport
+        ) as api:
+            start = FROZEN_NOW - timedelta(days=1)
+            async for _ in SquareClient(api).orders(
+                [f"L{i}" for i in range(23)], "closed_at", start, FROZEN_NOW
+            ):
+                pass
+
+    asyncio.run(pull())
+    assert [len(ids) for ids in seen] == [10, 10, 3]
