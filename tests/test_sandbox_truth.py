@@ -66,7 +66,7 @@ def test_days_follow_each_stores_clock_across_midnight_and_daylight_saving() -> 
     world = World(SEED, "small", SandboxClock(FROZEN_NOW))
     day = date(2026, 11, 1)
     rows = _rows(day.isoformat())
-    zones = {s.id: s.timezone for s in world.stores}
+    zones = {s.id: s.timezone for s in world.stores + world.shopify_stores}
     for row in rows:
         occurred = row["occurred_at"].replace("Z", "+00:00")
         local = datetime.fromisoformat(occurred).astimezone(ZoneInfo(zones[row["store_id"]]))

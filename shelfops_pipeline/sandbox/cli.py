@@ -3,37 +3,41 @@ send signed webhooks."""
 
 import asyncio
 import csv
-import functools
 import json
 import logging
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+import tempfile
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 import uvicorn
 
 from shelfops_pipeline.sandbox.faults import FaultConfig
-from shelfops_pipeline.sandbox.server import build_sandbox
+from shelfops_pipeline.sandbox.server import Sandbox, build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
+from shelfops_pipeline.sandbox.shopify.app_credentials import public_app_credentials
+from shelfops_pipeline.sandbox.shopify.webhook_events import shopify_recent_events
 from shelfops_pipeline.sandbox.square.serialize import SquareSerializer
 from shelfops_pipeline.sandbox.square.webhook_events import square_recent_events
-from shelfops_pipeline.sandbox.square.webhook_signing import (
-    SquareWebhookSigner,
-    square_message,
-    square_retry_schedule,
-)
+from shelfops_pipeline.sandbox.square.webhook_signing import square_message
 from shelfops_pipeline.sandbox.timestamps import parse_rfc3339
+from shelfops_pipeline.sandbox.tls import serve_plain_and_tls, server_certificate
 from shelfops_pipeline.sandbox.truth import COLUMNS, truth_lines
-from shelfops_pipeline.sandbox.webhook_delivery import DeliveryConfig, LiveWebhooks, deliver_all
+from shelfops_pipeline.sandbox.webhook_delivery import (
+    DeliveryConfig,
+    LiveWebhooks,
+    WebhookMessage,
+    WebhookSigner,
+    deliver_all,
+)
+from shelfops_pipeline.sandbox.webhook_options import WebhookOptions, webhook_options
 from shelfops_pipeline.sandbox.world.config import SCALES
 
 DEFAULT_PORT = 8750
-SIGNATURE_KEY_ENV = "SHELFOPS_SANDBOX_WEBHOOK_SIGNATURE_KEY"
-NOTIFICATION_URL_ENV = "SHELFOPS_SANDBOX_WEBHOOK_URL"
+DEFAULT_CA_FILE = Path(tempfile.gettempdir()) / "shelfops-sandbox-ca.pem"
+PROVIDERS = ("square", "shopify")
 
 
 class _Instant(click.ParamType):
@@ -72,71 +76,6 @@ def world_options(command: click.decorators.FC) -> click.decorators.FC:
     return command
 
 
-@dataclass(frozen=True)
-class WebhookOptions:
-    """How webhooks are signed and delivered, as given on the command line."""
-
-    signature_key: str | None
-    notification_url: str | None
-    duplicate_rate: float
-    retry_unit_seconds: float
-    retry_horizon_minutes: float
-    timeout_seconds: float
-
-    def delivery(self, target: str, seed: int) -> tuple[DeliveryConfig, SquareWebhookSigner]:
-        """The delivery settings for `target`; usage errors for a bad URL or a missing key."""
-        try:
-            url = httpx.URL(target)
-        except httpx.InvalidURL:
-            url = httpx.URL()
-        if url.scheme not in ("http", "https") or not url.host:
-            raise click.UsageError(f"the webhook target {target!r} is not an http(s) URL")
-        if not self.signature_key:
-            raise click.UsageError(
-                f"no webhook signature key: pass --signature-key or set {SIGNATURE_KEY_ENV}"
-            )
-        signer = SquareWebhookSigner(self.signature_key, self.notification_url or target)
-        config = DeliveryConfig(
-            target_url=target,
-            schedule=square_retry_schedule(self.retry_unit_seconds, self.retry_horizon_minutes),
-            timeout_seconds=self.timeout_seconds,
-            duplicate_rate=self.duplicate_rate,
-            seed=seed,
-        )
-        return config, signer
-
-
-def webhook_options(command: Callable[..., None]) -> Callable[..., None]:
-    """The signing and delivery options, handed to the command as one `webhooks` argument."""
-
-    @functools.wraps(command)
-    def with_webhook_options(**kwargs: Any) -> None:
-        fields = WebhookOptions.__dataclass_fields__
-        webhooks = WebhookOptions(**{name: kwargs.pop(name) for name in fields})
-        command(webhooks=webhooks, **kwargs)
-
-    options = [
-        click.option("--signature-key", envvar=SIGNATURE_KEY_ENV, show_envvar=True,
-                     help="The webhook subscription's signature key."),
-        click.option("--notification-url", envvar=NOTIFICATION_URL_ENV, show_envvar=True,
-                     help="The subscription URL the signature covers (default: the target)."),
-        click.option("--duplicate-rate", type=click.FloatRange(0, 1), default=0.0,
-                     show_default=True, help="Share of acknowledged events sent a second time."),
-        click.option("--retry-unit-seconds", type=click.FloatRange(min=0.001), default=60.0,
-                     show_default=True,
-                     help="How long one minute of Square's retry schedule lasts."),
-        click.option("--retry-horizon-minutes", type=click.FloatRange(min=0), default=24 * 60.0,
-                     show_default=True, help="Retry for this many schedule minutes, then give up."),
-        click.option("--timeout", "timeout_seconds", type=click.FloatRange(min=0.001),
-                     default=10.0, show_default=True,
-                     help="Seconds the receiver has to answer 2xx."),
-    ]  # fmt: skip
-    decorated: Callable[..., None] = with_webhook_options
-    for option in reversed(options):
-        decorated = option(decorated)
-    return decorated
-
-
 @click.group()
 def sandbox() -> None:
     """The local Square (and Shopify) sandbox used by the demo, the tests and the benchmarks."""
@@ -170,12 +109,31 @@ def sandbox() -> None:
 )
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info")
 @click.option(
-    "--live",
-    is_flag=True,
-    help="Post Square webhooks for the world's changes as they happen (real clock).",
+    "--tls-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Also serve HTTPS here, with a throwaway certificate for *.myshopify.com.",
 )
 @click.option(
-    "--webhook-target", metavar="URL", default=None, help="Where --live posts the webhooks."
+    "--tls-ca-file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=DEFAULT_CA_FILE,
+    show_default=True,
+    help="Where to write the CA certificate that --tls-port's certificate chains to.",
+)
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Post webhooks for the world's changes as they happen (real clock).",
+)
+@click.option(
+    "--webhook-target", metavar="URL", default=None, help="Where --live posts Square webhooks."
+)
+@click.option(
+    "--shopify-webhook-target",
+    metavar="URL",
+    default=None,
+    help="Where --live posts Shopify webhooks.",
 )
 @click.option(
     "--webhook-interval",
@@ -188,7 +146,8 @@ def sandbox() -> None:
 def serve(
     seed: int, scale: str, days: int | None, frozen_at: datetime | None, port: int,
     faults: tuple[str, ...], budget: str | None, outages: tuple[str, ...], retry_after: bool,
-    log_level: str, live: bool, webhook_target: str | None, webhook_interval: float,
+    log_level: str, tls_port: int | None, tls_ca_file: Path, live: bool,
+    webhook_target: str | None, shopify_webhook_target: str | None, webhook_interval: float,
     webhooks: WebhookOptions,
 ) -> None:  # fmt: skip
     """Serve the sandbox on 127.0.0.1 until interrupted."""
@@ -196,45 +155,98 @@ def serve(
         fault_config = FaultConfig.from_cli(faults, budget, outages, retry_after)
     except ValueError as error:
         raise click.UsageError(str(error)) from error
-    live_webhooks = None
-    if live:
-        if frozen_at is not None:
-            raise click.UsageError(
-                "--live sends webhooks as the real clock moves; it cannot be used with --now"
-            )
-        if not webhook_target:
-            raise click.UsageError("--live needs --webhook-target URL")
-        config, signer = webhooks.delivery(webhook_target, seed)
-        live_webhooks = LiveWebhooks(config, signer, webhook_interval)
-    elif webhook_target:
-        raise click.UsageError("--webhook-target only applies with --live")
+    if tls_port is not None and tls_port == port:
+        raise click.UsageError("--tls-port must differ from --port")
+    square_live, shopify_live = _live_feeds(
+        seed, frozen_at, live, webhook_target, shopify_webhook_target, webhook_interval, webhooks
+    )
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     settings = SandboxSettings(
         seed=seed, scale=scale, frozen_at=frozen_at, days=days, faults=fault_config
     )
-    built = build_sandbox(settings, live_webhooks)
-    world = built.world
-    click.echo(
-        f"sandbox: seed {seed}, scale {scale}, {len(world.stores)} Square stores, history from "
-        f"{world.start_date} ({'frozen at ' + str(world.now()) if frozen_at else 'real clock'})"
-    )
-    click.echo(
-        f"sandbox: Square API at http://127.0.0.1:{port}/square/v2/ ; tokens: shelfops sandbox tokens --seed {seed} --scale {scale}"
-    )
-    if live_webhooks is not None:
-        click.echo(
-            f"sandbox: live Square webhooks to {webhook_target} every {webhook_interval:g} s"
+    built = build_sandbox(settings, square_live, shopify_live=shopify_live)
+    _announce(built, port, square_live, shopify_live)
+    access_log = log_level == "debug"
+    if tls_port is None:
+        uvicorn.run(
+            built.app, host="127.0.0.1", port=port, log_level=log_level, access_log=access_log
         )
-    uvicorn.run(
-        built.app, host="127.0.0.1", port=port, log_level=log_level, access_log=log_level == "debug"
+        return
+    with server_certificate(tls_ca_file) as certificate:
+        click.echo(
+            f"sandbox: Shopify over TLS at https://{{shop}}.myshopify.com:{tls_port}/admin/api/ "
+            f"(resolve *.myshopify.com to 127.0.0.1); trust the CA in {certificate.ca_cert} "
+            "via SSL_CERT_FILE / REQUESTS_CA_BUNDLE"
+        )
+        serve_plain_and_tls(built.app, port, tls_port, certificate, log_level, access_log)
+
+
+def _live_feeds(
+    seed: int, frozen_at: datetime | None, live: bool, square_target: str | None,
+    shopify_target: str | None, interval: float, webhooks: WebhookOptions,
+) -> tuple[LiveWebhooks | None, LiveWebhooks | None]:  # fmt: skip
+    """The live webhook feeds `serve` was asked for; usage errors for impossible requests."""
+    if not live:
+        if square_target or shopify_target:
+            raise click.UsageError(
+                "--webhook-target and --shopify-webhook-target only apply with --live"
+            )
+        return None, None
+    if frozen_at is not None:
+        raise click.UsageError(
+            "--live sends webhooks as the real clock moves; it cannot be used with --now"
+        )
+    if not square_target and not shopify_target:
+        raise click.UsageError("--live needs --webhook-target URL or --shopify-webhook-target URL")
+    square_live = shopify_live = None
+    if square_target:
+        config, square_signer = webhooks.square(square_target, seed)
+        square_live = LiveWebhooks(config, square_signer, interval)
+    if shopify_target:
+        secret = public_app_credentials(seed).client_secret
+        config, shopify_signer = webhooks.shopify(shopify_target, seed, secret)
+        shopify_live = LiveWebhooks(config, shopify_signer, interval)
+    return square_live, shopify_live
+
+
+def _announce(
+    built: Sandbox, port: int, square_live: LiveWebhooks | None, shopify_live: LiveWebhooks | None
+) -> None:
+    """Tell the user what is served where; never a token or a secret."""
+    world = built.world
+    settings = built.settings
+    frozen = f"frozen at {world.now()}" if settings.frozen_at else "real clock"
+    click.echo(
+        f"sandbox: seed {settings.seed}, scale {settings.scale}, {len(world.stores)} Square "
+        f"stores, {len(world.shops)} Shopify shops, history from {world.start_date} ({frozen})"
     )
+    click.echo(
+        f"sandbox: Square API at http://127.0.0.1:{port}/square/v2/ ; tokens: shelfops sandbox tokens --seed {settings.seed} --scale {settings.scale}"
+    )
+    click.echo(
+        f"sandbox: Shopify Admin API at http://127.0.0.1:{port}/shopify/{{shop}}/admin/api/ "
+        f"and http://127.0.0.1:{port}/admin/api/ (the access token names the shop)"
+    )
+    for name, feed in (("Square", square_live), ("Shopify", shopify_live)):
+        if feed is not None:
+            click.echo(
+                f"sandbox: live {name} webhooks to {feed.config.target_url} "
+                f"every {feed.interval_seconds:g} s"
+            )
 
 
 @sandbox.command("send-webhooks")
 @world_options
 @click.option("--target", required=True, metavar="URL", help="Where to POST the events.")
+@click.option(
+    "--provider",
+    type=click.Choice(PROVIDERS),
+    default="square",
+    show_default=True,
+    help="Whose events to send, signed and retried the way that provider does.",
+)
 @click.option(
     "--count",
     type=click.IntRange(1, 100_000),
@@ -252,21 +264,31 @@ def serve(
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info")
 def send_webhooks(
     seed: int, scale: str, days: int | None, frozen_at: datetime | None, target: str,
-    count: int, webhooks: WebhookOptions, max_wait: float | None, log_level: str,
+    provider: str, count: int, webhooks: WebhookOptions, max_wait: float | None, log_level: str,
 ) -> None:  # fmt: skip
-    """Send the world's latest Square events to --target, signed and retried as Square does.
+    """Send the world's latest events to --target, signed and retried as the provider does.
 
+    Shopify webhooks are signed with the sandbox app's client secret (`shelfops sandbox tokens`).
     Exits 1 if any event was not acknowledged (given up, or still pending at --max-wait).
     """
-    config, signer = webhooks.delivery(target, seed)
+    config: DeliveryConfig
+    signer: WebhookSigner
+    if provider == "square":
+        config, signer = webhooks.square(target, seed)
+    else:
+        config, signer = webhooks.shopify(target, seed, public_app_credentials(seed).client_secret)
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     world = build_sandbox(
         SandboxSettings(seed=seed, scale=scale, frozen_at=frozen_at, days=days)
     ).world
-    events = square_recent_events(world, SquareSerializer(seed), count)
-    messages = [square_message(event) for event in events]
+    messages: list[WebhookMessage]
+    if provider == "square":
+        events = square_recent_events(world, SquareSerializer(seed), count)
+        messages = [square_message(event) for event in events]
+    else:
+        messages = shopify_recent_events(world, count)
     stats = asyncio.run(deliver_all(messages, config, signer, world.now, max_wait))
     click.echo(f"send-webhooks: {stats.summary()}, to {target}")
     if stats.unacknowledged:
@@ -276,7 +298,11 @@ def send_webhooks(
 @sandbox.command()
 @world_options
 def tokens(seed: int, scale: str, days: int | None, frozen_at: datetime | None) -> None:
-    """Print the sandbox app's OAuth credentials and each merchant's personal access token as JSON."""
+    """Print the sandbox apps' credentials and each account's access token as JSON.
+
+    Square: the OAuth app and each merchant's personal access token. Shopify: the public app
+    and, per shop, its custom app's Admin API access token and credentials.
+    """
     built = build_sandbox(SandboxSettings(seed=seed, scale=scale, frozen_at=frozen_at, days=days))
     personal = built.tokens.personal_tokens()
     application = built.tokens.application
@@ -296,8 +322,34 @@ def tokens(seed: int, scale: str, days: int | None, frozen_at: datetime | None) 
             for c in built.world.customers
             if c.square_merchant_id
         ],
+        "shopify": _shopify_listing(built),
     }
     click.echo(json.dumps(listing, indent=2))
+
+
+def _shopify_listing(built: Sandbox) -> dict[str, Any]:
+    shopify = built.shopify_tokens
+    world = built.world
+    return {
+        "application": {
+            "client_id": shopify.application.client_id,
+            "client_secret": shopify.application.client_secret,
+        },
+        "shops": [
+            {
+                "customer_id": shop.customer_id,
+                "name": shop.name,
+                "shop": shop.domain,
+                "access_token": shopify.custom_apps[shop.domain].access_token,
+                "api_key": shopify.custom_apps[shop.domain].credentials.client_id,
+                "api_secret_key": shopify.custom_apps[shop.domain].credentials.client_secret,
+                "location_ids": [
+                    int(s.id) for s in world.stores_of(shop.domain) if s.kind != "online"
+                ],
+            }
+            for shop in world.shops
+        ],
+    }
 
 
 @sandbox.command()

@@ -1,61 +1,27 @@
 """Ground truth: the transactions lines a correct pipeline must produce for one business date.
 
-A sale counts when its order is COMPLETED, at the instant it closed; a return counts when its
-return order closed. Open, canceled and not-yet-uploaded orders are not sales. The business date
-is the store's local date at that instant. Amounts are exact decimals in the line's currency;
-returns carry negative quantity, discount, tax and net amount. Timestamps are what the API shows,
-so a line is dated with the precision the provider wrote.
+Square's lines are made here and Shopify's in `shopify.truth`. For Square, a sale counts when
+its order is COMPLETED, at the instant it closed; a return counts when its return order closed.
+Open, canceled and not-yet-uploaded orders are not sales. The business date is the store's local
+date at that instant. Amounts are exact decimals in the line's currency; returns carry negative
+quantity, discount, tax and net amount. Timestamps are what the API shows, so a line is dated
+with the precision the provider wrote.
 """
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from shelfops_pipeline.sandbox.shopify.truth import shopify_truth_lines
 from shelfops_pipeline.sandbox.timestamps import parse_rfc3339, rfc3339, varied_precision
+from shelfops_pipeline.sandbox.truth_line import COLUMNS, TruthLine, local_day_bounds
 from shelfops_pipeline.sandbox.world.config import minor_unit_digits
 from shelfops_pipeline.sandbox.world.entities import Order, Store
 from shelfops_pipeline.sandbox.world.money import to_major
 from shelfops_pipeline.sandbox.world.world import World
 
-COLUMNS = (
-    "transaction_id", "customer_id", "source_system", "store_id", "product_id", "order_id",
-    "line_id", "kind", "quantity", "unit_price", "discount", "tax", "net_amount", "currency",
-    "occurred_at", "business_date",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class TruthLine:
-    transaction_id: str
-    customer_id: str
-    source_system: str
-    store_id: str
-    product_id: str
-    order_id: str
-    line_id: str
-    kind: str
-    quantity: Decimal
-    unit_price: Decimal
-    discount: Decimal
-    tax: Decimal
-    net_amount: Decimal
-    currency: str
-    occurred_at: datetime
-    business_date: date
-
-    def as_text(self) -> dict[str, str]:
-        row = asdict(self)
-        row["occurred_at"] = rfc3339(self.occurred_at, 6)
-        return {k: str(v) for k, v in row.items()}
-
-
-def _local_day_bounds(store: Store, day: date) -> tuple[datetime, datetime]:
-    zone = ZoneInfo(store.timezone)
-    start = datetime.combine(day, time(0), zone).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
-    return start, end
+__all__ = ["COLUMNS", "TruthLine", "truth_lines"]
 
 
 def truth_lines(
@@ -66,11 +32,12 @@ def truth_lines(
     lines = [
         line for store in world.stores for line in _store_lines(world, store, business_date, as_of)
     ]
+    lines.extend(shopify_truth_lines(world, business_date, as_of))
     return sorted(lines, key=lambda line: line.transaction_id)
 
 
 def _store_lines(world: World, store: Store, day: date, as_of: datetime) -> Iterator[TruthLine]:
-    start, end = _local_day_bounds(store, day)
+    start, end = local_day_bounds(store, day)
     zone = ZoneInfo(store.timezone)
     digits = minor_unit_digits(store.currency)
     for order in world.orders_touching(store.id, start, end):

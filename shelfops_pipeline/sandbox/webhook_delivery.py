@@ -8,8 +8,8 @@ import asyncio
 import contextlib
 import enum
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -24,11 +24,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WebhookMessage:
-    """One event ready to send: the exact bytes that get signed and posted."""
+    """One event ready to send: the exact bytes that get signed and posted, and facts about the
+    event (its account, when it happened) that the provider's signer writes into headers."""
 
     event_id: str
     topic: str
     body: bytes
+    attributes: Mapping[str, str] = field(default_factory=dict)
 
 
 class Failure(enum.Enum):

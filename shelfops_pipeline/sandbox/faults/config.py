@@ -1,5 +1,6 @@
 """What misbehaviour the sandbox is asked for: budgets, fault rates, outages, and their CLI texts."""
 
+import functools
 import math
 import re
 from collections.abc import Iterable
@@ -9,6 +10,9 @@ from enum import StrEnum
 from typing import Any
 
 SQUARE_FAULT_PATHS: tuple[str, ...] = ("/square/v2/",)
+# Shopify's Admin API under /shopify/{shop} and at the root; `*` stands for one path segment.
+SHOPIFY_FAULT_PATHS: tuple[str, ...] = ("/shopify/*/admin/api/", "/admin/api/")
+DEFAULT_FAULT_PATHS: tuple[str, ...] = SQUARE_FAULT_PATHS + SHOPIFY_FAULT_PATHS
 
 ERROR_BY_STATUS: dict[int, tuple[str, str]] = {
     429: ("RATE_LIMITED", "Too many requests; retry later."),
@@ -79,7 +83,7 @@ class FaultConfig:
 
     The random kinds are probabilities per request and at most one fires per request, so they
     must sum to at most 1. `budget_burst=None` allows one second's worth of requests at once.
-    Faults touch only paths under `paths`; add e.g. "/shopify/" there to cover another provider.
+    Faults touch only paths under `paths`, prefixes in which `*` matches one path segment.
     """
 
     budget_per_second: float | None = None
@@ -95,7 +99,7 @@ class FaultConfig:
     drop: float = 0.0
     truncate: float = 0.0
     outages: tuple[Outage, ...] = ()
-    paths: tuple[str, ...] = SQUARE_FAULT_PATHS
+    paths: tuple[str, ...] = DEFAULT_FAULT_PATHS
 
     def __post_init__(self) -> None:
         for kind in RANDOM_KINDS:
@@ -120,7 +124,10 @@ class FaultConfig:
 
     @staticmethod
     def _overlaps(outage_prefix: str, path_prefix: str) -> bool:
-        return outage_prefix.startswith(path_prefix) or path_prefix.startswith(outage_prefix)
+        literal_head = path_prefix.split("*", 1)[0]
+        return bool(_prefix_pattern(path_prefix).match(outage_prefix)) or literal_head.startswith(
+            outage_prefix
+        )
 
     @classmethod
     def from_cli(
@@ -148,10 +155,16 @@ class FaultConfig:
         return self.budget_burst or max(1, math.ceil(rate))
 
     def applies_to(self, path: str) -> bool:
-        return path.startswith(self.paths)
+        return any(_prefix_pattern(prefix).match(path) for prefix in self.paths)
 
     def outage_at(self, path: str, at: datetime) -> Outage | None:
         return next((outage for outage in self.outages if outage.covers(path, at)), None)
+
+
+@functools.cache
+def _prefix_pattern(prefix: str) -> re.Pattern[str]:
+    """A path prefix as a regular expression, `*` matching one path segment."""
+    return re.compile("^" + re.escape(prefix).replace(r"\*", "[^/]+"))
 
 
 FAULT_ALIASES: dict[str, FaultKind] = {

@@ -33,16 +33,20 @@ from shelfops_pipeline.sandbox.square.errors import error_body
 logger = logging.getLogger(__name__)
 
 
-ErrorRenderer = Callable[[str, int, str, str], tuple[bytes, dict[str, str]]]
-"""(path, status, code, detail) -> (body, headers): one provider's error reply."""
+ErrorRenderer = Callable[[str, int, str, str, float | None], tuple[bytes, dict[str, str]]]
+"""(path, status, code, detail, seconds to retry after or None) -> (body, headers): one
+provider's error reply, Retry-After written the provider's way."""
 
 
 def render_square_error(
-    path: str, status: int, code: str, detail: str
+    path: str, status: int, code: str, detail: str, retry_after: float | None = None
 ) -> tuple[bytes, dict[str, str]]:
-    """Square's `{"errors": [{"category", "code", "detail"}]}` reply body and headers."""
+    """Square's `{"errors": [{"category", "code", "detail"}]}` reply, whole-second Retry-After."""
     body = json.dumps(error_body(code, detail)).encode()
-    return body, {"content-type": "application/json"}
+    headers = {"content-type": "application/json"}
+    if retry_after is not None:
+        headers["retry-after"] = str(max(1, math.ceil(retry_after)))
+    return body, headers
 
 
 class TokenBucket:
@@ -242,13 +246,12 @@ class FaultInjector:
         self, send: Send, path: str, status: int, retry_after: float | None = None
     ) -> None:
         code, detail = ERROR_BY_STATUS[status]
-        body, headers = self.render_error(path, status, code, detail)
+        wait = retry_after if self.config.retry_after else None
+        body, headers = self.render_error(path, status, code, detail, wait)
         raw_headers = [
             (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
         ]
         raw_headers.append((b"content-length", str(len(body)).encode()))
-        if self.config.retry_after and retry_after is not None:
-            raw_headers.append((b"retry-after", str(max(1, math.ceil(retry_after))).encode()))
         await _send_reply(send, status, raw_headers, body)
 
 

@@ -21,12 +21,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from shelfops_pipeline.sandbox.forms import FormError, redirect_with, url_encoded_form
 from shelfops_pipeline.sandbox.square.errors import SquareError, error_response
 from shelfops_pipeline.sandbox.square.scopes import DEFAULT_SCOPES, SQUARE_SCOPES
 from shelfops_pipeline.sandbox.square.tokens import (
@@ -147,14 +148,6 @@ def render_approve_page(request: AuthorizationRequest, merchant_ids: tuple[str, 
     )
 
 
-def redirect_with(uri: str, params: Mapping[str, str | None]) -> RedirectResponse:
-    """A 302 to `uri` with `params` added to its query (None values are left out)."""
-    parts = urlsplit(uri)
-    added = [(name, value) for name, value in params.items() if value is not None]
-    query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), *added])
-    return RedirectResponse(urlunsplit(parts._replace(query=query)), status_code=302)
-
-
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(body)
@@ -265,19 +258,11 @@ class OAuthEndpoints:
 
     @staticmethod
     async def _form(request: Request) -> dict[str, str]:
-        # Parsed by hand: Starlette's request.form() needs python-multipart, which we do not ship.
-        content_type = request.headers.get("content-type", "")
-        if not content_type.startswith("application/x-www-form-urlencoded"):
-            raise SquareError("INVALID_CONTENT_TYPE", "Post the form url-encoded.")
         try:
-            fields = parse_qs(
-                (await request.body()).decode("utf-8"),
-                keep_blank_values=True,
-                max_num_fields=MAX_FORM_FIELDS,
-            )
-        except ValueError as error:
-            raise SquareError("BAD_REQUEST", "The form could not be read.") from error
-        return {name: values[0] for name, values in fields.items()}
+            return await url_encoded_form(request, MAX_FORM_FIELDS)
+        except FormError as error:
+            code = "INVALID_CONTENT_TYPE" if error.wrong_type else "BAD_REQUEST"
+            raise SquareError(code, str(error)) from error
 
     @staticmethod
     def _authorize_error(request: Request, error: SquareError) -> Response:

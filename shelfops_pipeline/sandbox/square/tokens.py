@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from shelfops_pipeline.sandbox.derived_secrets import derived_secret_bytes
 from shelfops_pipeline.sandbox.square.errors import SquareError
 from shelfops_pipeline.sandbox.square.scopes import SQUARE_SCOPES
 
@@ -47,8 +48,7 @@ def pkce_challenge(code_verifier: str, method: str) -> str:
 
 
 def _derived_secret(seed: int, purpose: str, length: int) -> str:
-    key = f"shelfops-sandbox-seed:{seed}".encode()
-    digest = hmac.new(key, purpose.encode(), hashlib.sha512).digest()
+    digest = derived_secret_bytes(seed, purpose)
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:length]
 
 

@@ -23,8 +23,8 @@ HOURLY_CURVE: dict[int, float] = {
     16: 0.7, 17: 1.0, 18: 1.2, 19: 1.0, 20: 0.7, 21: 0.5, 22: 0.35, 23: 0.25,
 }  # fmt: skip
 WEEKDAY_FACTOR = (0.85, 0.9, 0.95, 1.0, 1.2, 1.35, 1.1)
-# Latest an order's timestamps can trail its creation: a return 10 days on, plus slack.
-MAX_ORDER_LAG = timedelta(days=12)
+# Latest an order's timestamps can trail its creation: a 72 h upload, then a return 10 days on.
+MAX_ORDER_LAG = timedelta(days=15)
 DISCOUNT_PERCENTS = (Decimal(10), Decimal(20))
 
 

@@ -151,9 +151,10 @@ class World:
                 (str(warehouse), "Warehouse", profile.city_names[0], shop.timezone, "warehouse")
             )
             if customer.square_merchant_id is None:
-                for zone, city in zip(profile.timezones, profile.city_names, strict=True):
+                # Shopify reports every location in the shop's time zone; its API gives no other.
+                for city in profile.city_names:
                     location = numeric_id(self.seed, 11, "shopify-location", shop.domain, city)
-                    places.append((str(location), city, city, zone, "physical"))
+                    places.append((str(location), city, city, shop.timezone, "physical"))
             for store_id, name, city, zone, kind in places:
                 stores.append(
                     Store(

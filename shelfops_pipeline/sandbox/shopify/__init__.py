@@ -1,0 +1,1 @@
+"""Shopify Admin API emulation over the seeded world: GraphQL, bulk operations, REST, OAuth."""
