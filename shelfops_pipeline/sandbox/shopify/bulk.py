@@ -2,6 +2,8 @@
 
 `bulkOperationRunQuery` checks the query and starts a worker thread that walks it and writes the
 JSONL file at `BulkSettings.objects_per_second`, so a large export takes a while, as on Shopify.
+Children sit right below their parent when `groupObjects` is true, its default before API
+2026-01; otherwise they come later (see `bulk_query`).
 The file is served at `/shopify-bulk/<token>.jsonl` (no access token needed: the URL is the
 secret) until `url_lifetime_seconds` after completion; then the operation is EXPIRED.
 A shop may run five bulk queries at once from API 2026-01, one before. With
@@ -30,7 +32,11 @@ from shelfops_pipeline.sandbox.shopify.bulk_query import (
 from shelfops_pipeline.sandbox.shopify.context import RequestContext
 from shelfops_pipeline.sandbox.shopify.model import gid, graphql_datetime
 from shelfops_pipeline.sandbox.shopify.schema import admin_schema
-from shelfops_pipeline.sandbox.shopify.versions import MULTIPLE_BULK_QUERIES_SINCE, at_least
+from shelfops_pipeline.sandbox.shopify.versions import (
+    MULTIPLE_BULK_QUERIES_SINCE,
+    UNGROUPED_BULK_OUTPUT_SINCE,
+    at_least,
+)
 from shelfops_pipeline.sandbox.world.entities import Shop
 from shelfops_pipeline.sandbox.world.ids import numeric_id
 
@@ -160,7 +166,10 @@ class BulkOperations:
         records = [r for r in self._records.values() if r.shop == shop.domain]
         return self._snapshot(max(records, key=lambda r: r.number, default=None))
 
-    def run_query(self, context: RequestContext, query: str) -> dict[str, Any]:
+    def run_query(
+        self, context: RequestContext, query: str, group_objects: bool | None
+    ) -> dict[str, Any]:
+        """Start a bulk query; `group_objects` None takes the API version's default."""
         try:
             plan = plan_bulk_query(admin_schema(), query)
         except BulkQueryInvalid as invalid:
@@ -201,7 +210,9 @@ class BulkOperations:
             self._records[number] = record
             self._by_token[record.token] = record
             snapshot = BulkOperationObject(replace(record))
-        walker = BulkWalker(plan, replace(context, bulk_mode=True))
+        if group_objects is None:
+            group_objects = not at_least(context.api_version, UNGROUPED_BULK_OUTPUT_SINCE)
+        walker = BulkWalker(plan, replace(context, bulk_mode=True), group_objects)
         thread = threading.Thread(
             target=self._work, args=(record, walker), name=f"shopify-bulk-{number}", daemon=True
         )

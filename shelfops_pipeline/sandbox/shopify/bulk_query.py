@@ -2,8 +2,9 @@
 
 A bulk query walks every page of its connections (paging arguments are ignored). Each node of a
 connection becomes one JSONL object; nodes of a nested connection are objects of their own with
-`__parentId` naming the enclosing node. Children follow their parent but, as in Shopify's files,
-not necessarily right after it: they are written after the next top-level object.
+`__parentId` naming the enclosing node. With `groupObjects` each top-level object's children
+follow it directly; without, they follow their parent but, as in Shopify's ungrouped files, not
+right after it: they are written after the next top-level object.
 """
 
 from collections.abc import Iterator
@@ -189,9 +190,10 @@ class _Call:
 class BulkWalker:
     """Resolves a bulk query over the same objects the GraphQL executor reads."""
 
-    def __init__(self, query: BulkQuery, context: RequestContext) -> None:
+    def __init__(self, query: BulkQuery, context: RequestContext, group_objects: bool) -> None:
         self.query = query
         self.context = context
+        self.group_objects = group_objects
         self.calculator = CostCalculator(query.schema, query.fragments, {})
 
     def lines(self) -> Iterator[tuple[dict[str, Any], bool]]:
@@ -211,6 +213,9 @@ class BulkWalker:
         for node_type, node_field, item in self._nodes(connection, root_type, field):
             record, children = self._record(node_type, node_field, item, None)
             yield record, True
+            if self.group_objects:
+                yield from ((child, False) for child in children)
+                continue
             yield from ((child, False) for child in deferred)
             deferred = children
         yield from ((child, False) for child in deferred)

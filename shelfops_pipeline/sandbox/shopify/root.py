@@ -232,9 +232,9 @@ class MutationRoot:
         self._context = context
 
     def bulkOperationRunQuery(
-        self, info: Info, query: str, groupObjects: bool = False
+        self, info: Info, query: str, groupObjects: bool | None = None
     ) -> dict[str, Any]:
-        return self._context.bulk.run_query(self._context, query)
+        return self._context.bulk.run_query(self._context, query, groupObjects)
 
     def bulkOperationCancel(self, info: Info, id: str) -> dict[str, Any]:
         number = numeric_id_argument(id, "BulkOperation")

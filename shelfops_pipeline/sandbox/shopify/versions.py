@@ -13,6 +13,8 @@ RELEASE_CANDIDATE = "2027-01"
 UNSTABLE = "unstable"
 # From 2026-01 a shop may run up to five bulk query operations at once; before, one.
 MULTIPLE_BULK_QUERIES_SINCE = "2026-01"
+# From 2026-01 `bulkOperationRunQuery(groupObjects:)` defaults to false; before, to true.
+UNGROUPED_BULK_OUTPUT_SINCE = "2026-01"
 _VERSION_NAME = re.compile(r"^\d{4}-\d{2}$")
 
 
