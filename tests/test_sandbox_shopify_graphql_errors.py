@@ -42,7 +42,10 @@ OURS = {
         {"sort": "BANANAS"},
     ),
     "variableNotUsed": ("query Unused($first: Int) { shop { name } }", {"first": 1}),
-    "undefinedType": ('{ node(id: "gid://shopify/Order/1") { ... on Fulfillment { id } } }', {}),
+    "undefinedType": (
+        '{ node(id: "gid://shopify/Order/1") { ... on FulfillmentOrder { id } } }',
+        {},
+    ),
 }
 
 

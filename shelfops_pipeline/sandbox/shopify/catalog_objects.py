@@ -3,6 +3,12 @@
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shelfops_pipeline.sandbox.shopify.catalog_extras import (
+    InventoryItemExtras,
+    LocationExtras,
+    ProductExtras,
+    VariantExtras,
+)
 from shelfops_pipeline.sandbox.shopify.connections import id_key, time_value
 from shelfops_pipeline.sandbox.shopify.context import (
     Connection,
@@ -37,7 +43,7 @@ def count(value: int, limit: int | None = None) -> dict[str, Any]:
     return {"count": value, "precision": "EXACT"}
 
 
-def _weight_unit(shop: Shop) -> str:
+def weight_unit(shop: Shop) -> str:
     return "POUNDS" if shop.country in _POUND_COUNTRIES else "KILOGRAMS"
 
 
@@ -66,7 +72,7 @@ class ShopObject:
         self.enabledPresentmentCurrencies = sorted({shop.currency, presented})
         self.taxesIncluded = False
         self.taxShipping = False
-        self.weightUnit = _weight_unit(shop)
+        self.weightUnit = weight_unit(shop)
         self.createdAt = graphql_datetime(shop.created_at)
         self.updatedAt = graphql_datetime(shop.created_at)
         self.primaryDomain = {
@@ -110,7 +116,7 @@ class AppInstallationObject:
         self.launchUrl = f"https://{context.shop.domain}/admin/apps/shelfops"
 
 
-class LocationObject:
+class LocationObject(LocationExtras):
     graphql_type = "Location"
 
     def __init__(self, context: RequestContext, location: ShopifyLocation) -> None:
@@ -200,7 +206,7 @@ def location_connection(
     )
 
 
-class ProductObject:
+class ProductObject(ProductExtras):
     graphql_type = "Product"
 
     def __init__(self, context: RequestContext, product: ShopifyProduct) -> None:
@@ -306,7 +312,7 @@ def product_connection(
     )
 
 
-class VariantObject:
+class VariantObject(VariantExtras):
     graphql_type = "ProductVariant"
 
     def __init__(self, context: RequestContext, variant: ShopifyVariant) -> None:
@@ -377,7 +383,7 @@ def variant_connection(
     )
 
 
-class InventoryItemObject:
+class InventoryItemObject(InventoryItemExtras):
     graphql_type = "InventoryItem"
 
     def __init__(self, context: RequestContext, variant: ShopifyVariant) -> None:
@@ -396,7 +402,7 @@ class InventoryItemObject:
         self.unitCost = None
         self.measurement = {
             "id": gid("InventoryItemMeasurement", variant.inventory_item_id),
-            "weight": {"unit": _weight_unit(context.shop), "value": 0.0},
+            "weight": {"unit": weight_unit(context.shop), "value": 0.0},
         }
         self.locationsCount = count(len(context.view.locations(context.shop)))
 
@@ -456,6 +462,7 @@ class InventoryLevelObject:
         self.id = level.gid
         self.isActive = True
         self.canDeactivate = False
+        self.deactivationAlert = None
         self.createdAt = graphql_datetime(level.variant.created_at)
         self.updatedAt = graphql_datetime(level.updated_at)
 

@@ -17,38 +17,13 @@ from shelfops_pipeline.sandbox.shopify.model import (
     ShopifyOrder,
     ShopifyRefund,
     ShopifyRefundLineItem,
-    graphql_amount,
     graphql_datetime,
 )
+from shelfops_pipeline.sandbox.shopify.order_discounts import LineItemExtras
+from shelfops_pipeline.sandbox.shopify.order_extras import OrderExtras
+from shelfops_pipeline.sandbox.shopify.order_money import money_bag, tax_line
 from shelfops_pipeline.sandbox.shopify.search import SearchFields
 from shelfops_pipeline.sandbox.world.money import round_minor
-
-_TAX_TITLES = {"US": "Sales Tax", "AU": "GST", "CA": "HST", "GB": "VAT", "JP": "JCT"}
-
-
-def money_bag(order: ShopifyOrder, minor: int) -> dict[str, Any]:
-    money = order.money(minor)
-    return {
-        "shopMoney": {
-            "amount": graphql_amount(money.shop_amount),
-            "currencyCode": money.shop_currency,
-        },
-        "presentmentMoney": {
-            "amount": graphql_amount(money.presentment_amount),
-            "currencyCode": money.presentment_currency,
-        },
-    }
-
-
-def _tax_line(order: ShopifyOrder, minor: int) -> dict[str, Any]:
-    rate = order.shop.tax_percent / 100
-    return {
-        "title": _TAX_TITLES.get(order.shop.country, "Tax"),
-        "rate": float(rate),
-        "ratePercentage": float(order.shop.tax_percent),
-        "priceSet": money_bag(order, minor),
-        "channelLiable": False,
-    }
 
 
 def _location(context: RequestContext, location_id: int | None) -> LocationObject | None:
@@ -58,7 +33,7 @@ def _location(context: RequestContext, location_id: int | None) -> LocationObjec
     return LocationObject(context, location) if location else None
 
 
-class OrderObject:
+class OrderObject(OrderExtras):
     graphql_type = "Order"
 
     def __init__(self, context: RequestContext, order: ShopifyOrder) -> None:
@@ -108,7 +83,7 @@ class OrderObject:
         self.currentTotalDiscountsSet = money_bag(
             order, 0 if cancelled else order.total_discounts_minor
         )
-        self.taxLines = [_tax_line(order, order.total_tax_minor)] if order.total_tax_minor else []
+        self.taxLines = [tax_line(order, order.total_tax_minor)] if order.total_tax_minor else []
 
     def location(self, info: Info) -> LocationObject | None:
         return _location(self._context, self._order.location_id)
@@ -131,11 +106,12 @@ class OrderObject:
         return [RefundObject(self._context, self._order, r) for r in refunds]
 
 
-class LineItemObject:
+class LineItemObject(LineItemExtras):
     graphql_type = "LineItem"
 
     def __init__(self, context: RequestContext, order: ShopifyOrder, item: ShopifyLineItem) -> None:
         self._context = context
+        self._order = order
         self._item = item
         refunded = sum(
             r.quantity for refund in order.refunds for r in refund.line_items if r.line_item == item
@@ -158,12 +134,7 @@ class LineItemObject:
         self.discountedUnitPriceSet = money_bag(order, discounted_unit)
         self.discountedTotalSet = money_bag(order, item.discounted_total_minor)
         self.totalDiscountSet = money_bag(order, item.discount_minor)
-        self._tax_lines = [_tax_line(order, item.tax_minor)] if item.tax_minor else []
-        self.discountAllocations = (
-            [{"allocatedAmountSet": money_bag(order, item.discount_minor)}]
-            if item.discount_minor
-            else []
-        )
+        self._tax_lines = [tax_line(order, item.tax_minor)] if item.tax_minor else []
 
     def taxLines(self, info: Info, first: int | None = None) -> list[dict[str, Any]]:
         return self._tax_lines[:first] if first is not None else self._tax_lines
