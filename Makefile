@@ -28,7 +28,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	@cp dagster.yaml $@
 	@echo 'seen: 1' > $(DAGSTER_HOME)/.nux/nux.yaml
 
-demo: venv
+demo: venv $(DAGSTER_HOME)/dagster.yaml
 	@$(BIN)/shelfops keys init
 	$(BIN)/shelfops demo
 
@@ -50,7 +50,8 @@ sandbox: venv
 	$(BIN)/shelfops sandbox serve --port $(SANDBOX_PORT)
 
 ui: venv $(DAGSTER_HOME)/dagster.yaml
-	setsid env --default-signal=INT,TERM $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
+	@$(BIN)/shelfops keys init
+	$(BIN)/shelfops ui --port $(UI_PORT) --sandbox-port $(SANDBOX_PORT)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""`python -m benchmarks` (`make bench`): sandbox startup and paging, and rate-limit efficiency."""
+"""`python -m benchmarks` (`make bench`): sandbox startup and paging, rate-limit efficiency, and one
+warehouse day at two scales."""
 
 import subprocess
 from datetime import UTC, datetime
@@ -10,6 +11,9 @@ from benchmarks.rate_limit import measure_rate_limit
 from benchmarks.report import table, write_json
 from benchmarks.sandbox_process import SandboxFailure
 from benchmarks.sandbox_startup import ScaleFigures, measure_scale
+from benchmarks.warehouse_day import BenchmarkFailure, measure_warehouse_days, within_bound
+from benchmarks.warehouse_day import report as warehouse_report
+from benchmarks.warehouse_day import write_json as write_warehouse_json
 from shelfops_pipeline.sandbox.world.config import SCALES
 
 SEED = 7
@@ -64,6 +68,16 @@ def bench(scales: list[str], repeat: int) -> None:
     )
     if not rate.within_bound:
         raise click.ClickException("the Square client missed its rate-limit efficiency bound")
+    click.echo("measuring one warehouse day at small and large (sandbox limits off)...", err=True)
+    try:
+        days = measure_warehouse_days()
+    except (BenchmarkFailure, OSError, RuntimeError) as error:
+        raise click.ClickException(f"warehouse day: {error}") from error
+    click.echo("warehouse day (`shelfops sync`: stores, catalog, one day of sales, with checks):")
+    click.echo(warehouse_report(days))
+    click.echo(f"results written to {write_warehouse_json(days)}")
+    if not within_bound(days[0], days[-1]):
+        raise click.ClickException("the warehouse's memory grew past its bound from small to large")
     slow = [r for r in results if not r.within_bound]
     if slow:
         raise click.ClickException(

@@ -1,5 +1,32 @@
-"""The Dagster code location. Assets, checks, schedules and sensors join as their issues land."""
+"""The Dagster code location: assembly only. Square's source assets feed the unified tables; jobs,
+schedules and the customer sensor operate them; resources come from the environment at launch."""
 
 import dagster as dg
 
-defs = dg.Definitions()
+from shelfops_pipeline.sources.square.assets import square_assets, square_reader
+from shelfops_pipeline.sources.square.oauth import BASE_URL_ENV
+from shelfops_pipeline.sources.square.resources import SquareResource
+from shelfops_pipeline.warehouse.assets import build_unified_assets
+from shelfops_pipeline.warehouse.checks import build_unified_checks
+from shelfops_pipeline.warehouse.jobs import warehouse_jobs
+from shelfops_pipeline.warehouse.resources import WarehouseResource
+from shelfops_pipeline.warehouse.schedules import warehouse_schedules
+from shelfops_pipeline.warehouse.sensors import connected_customers_sensor
+
+# Every source feeding the unified tables; Shopify joins by adding its reader and assets.
+readers = [square_reader]
+
+defs = dg.Definitions(
+    assets=[*square_assets, *build_unified_assets(readers)],
+    asset_checks=build_unified_checks(readers),
+    jobs=warehouse_jobs,
+    schedules=warehouse_schedules,
+    sensors=[connected_customers_sensor],
+    resources={
+        # The OAuth app (SHELFOPS_SQUARE_CLIENT_ID/_SECRET) is read from the run's environment
+        # when a token needs refreshing, so a backfill submitted from a shell without the secret
+        # (`dagster job backfill`) still runs with the one the daemon's runs see.
+        "square": SquareResource(base_url=dg.EnvVar(BASE_URL_ENV)),
+        "warehouse": WarehouseResource(),
+    },
+)

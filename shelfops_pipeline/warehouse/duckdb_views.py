@@ -19,7 +19,8 @@ def ensure_views(database: Path, lake: Path) -> None:
     try:
         connection.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
         for table in TABLES:
-            files = (lake / table).as_posix() + "/**/*.parquet"
+            # Absolute, so the views work from any working directory an analyst opens them in.
+            files = (lake / table).resolve().as_posix() + "/**/*.parquet"
             if not any((lake / table).glob("**/*.parquet")):
                 continue
             connection.execute(

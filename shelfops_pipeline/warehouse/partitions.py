@@ -4,8 +4,10 @@ A customer's failure or backfill never touches another's partitions, and a newly
 customer can backfill its own history alone. Business days are the stores' local dates.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -53,3 +55,16 @@ def customer_hour(key: str | dg.MultiPartitionKey) -> CustomerHour:
     keys = customer_hours.get_partition_key_from_str(str(key)).keys_by_dimension
     hour = datetime.strptime(keys["hour"], "%Y-%m-%d-%H:%M").replace(tzinfo=UTC)
     return CustomerHour(keys["customer"], hour)
+
+
+def local_day_window(day: date, timezones: Iterable[str]) -> tuple[datetime, datetime]:
+    """The UTC span covering `day` in every one of the zones: its earliest local midnight to its
+    latest next local midnight. Rows in it still need filtering to their own store's day."""
+    starts, ends = [], []
+    for name in set(timezones):
+        zone = ZoneInfo(name)
+        starts.append(datetime.combine(day, time(0), zone).astimezone(UTC))
+        ends.append(datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC))
+    if not starts:
+        raise ValueError(f"no time zone to place business day {day} in")
+    return min(starts), max(ends)

@@ -48,8 +48,12 @@ class SquareClient:
         self.page_size = page_size
 
     async def locations(self) -> list[Location]:
+        return [parse_location(obj) for obj in await self.location_objects()]
+
+    async def location_objects(self) -> list[dict[str, Any]]:
+        """As `locations`, but each location as Square's JSON."""
         reply = await self.api.request_json("GET", "/v2/locations")
-        return [parse_location(obj) for obj in reply.get("locations") or ()]
+        return list(reply.get("locations") or ())
 
     async def catalog_items(self) -> AsyncIterator[list[Item]]:
         """Every live item with its variations (ListCatalog; deleted items are not listed)."""
@@ -60,6 +64,13 @@ class SquareClient:
 
     async def catalog_changes(self, since: datetime | None) -> AsyncIterator[list[Item]]:
         """Items changed after `since` (all when None), deleted ones included."""
+        async for page in self.catalog_change_objects(since):
+            yield [parse_item(obj) for obj in page]
+
+    async def catalog_change_objects(
+        self, since: datetime | None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """As `catalog_changes`, but each item (variations nested) as Square's JSON."""
         body: dict[str, Any] = {
             "object_types": ["ITEM"],
             "include_deleted_objects": True,
@@ -68,21 +79,27 @@ class SquareClient:
         if since is not None:
             body["begin_time"] = _rfc3339(since)
         async for page in body_cursor_pages(self.api, "/v2/catalog/search", body):
-            yield [
-                parse_item(obj) for obj in page.get("objects") or () if obj.get("type") == "ITEM"
-            ]
+            yield [obj for obj in page.get("objects") or () if obj.get("type") == "ITEM"]
 
     async def inventory_counts(
-        self, location_ids: Sequence[str]
+        self, location_ids: Sequence[str], states: Sequence[str] = ("IN_STOCK",)
     ) -> AsyncIterator[list[InventoryCount]]:
-        body = {"location_ids": list(location_ids), "states": ["IN_STOCK"], "limit": self.page_size}
+        """Current counts in `states`, each with the time of the change it reflects."""
+        body = {"location_ids": list(location_ids), "states": list(states), "limit": self.page_size}
         async for page in body_cursor_pages(self.api, "/v2/inventory/counts/batch-retrieve", body):
             yield [parse_count(obj) for obj in page.get("counts") or ()]
 
     async def inventory_changes(
-        self, location_ids: Sequence[str], after: datetime | None, before: datetime
+        self,
+        location_ids: Sequence[str],
+        after: datetime | None,
+        before: datetime,
+        catalog_object_ids: Sequence[str] = (),
     ) -> AsyncIterator[list[InventoryChange]]:
-        """Adjustments and physical counts with after < occurred_at <= before."""
+        """Adjustments and physical counts with after < occurred_at <= before.
+
+        `catalog_object_ids` narrows them to those variations; empty means all.
+        """
         body: dict[str, Any] = {
             "location_ids": list(location_ids),
             "types": ["PHYSICAL_COUNT", "ADJUSTMENT"],
@@ -91,6 +108,8 @@ class SquareClient:
         }
         if after is not None:
             body["updated_after"] = _rfc3339(after)
+        if catalog_object_ids:
+            body["catalog_object_ids"] = list(catalog_object_ids)
         async for page in body_cursor_pages(self.api, "/v2/inventory/changes/batch-retrieve", body):
             yield [parse_change(obj) for obj in page.get("changes") or ()]
 
@@ -103,6 +122,18 @@ class SquareClient:
         states: Sequence[str] = (),
     ) -> AsyncIterator[list[Order]]:
         """Orders whose `field` (created_at, updated_at or closed_at) lies in [start, end]."""
+        async for page in self.order_objects(location_ids, field, start, end, states):
+            yield [parse_order(obj) for obj in page]
+
+    async def order_objects(
+        self,
+        location_ids: Sequence[str],
+        field: str,
+        start: datetime,
+        end: datetime,
+        states: Sequence[str] = (),
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """As `orders`, but each order as Square's JSON, for keeping the raw record."""
         sort_field = ORDER_FIELDS[field]
         order_filter: dict[str, Any] = {
             "date_time_filter": {field: {"start_at": _rfc3339(start), "end_at": _rfc3339(end)}}
@@ -119,7 +150,7 @@ class SquareClient:
                 },
             }
             async for page in body_cursor_pages(self.api, "/v2/orders/search", body):
-                yield [parse_order(obj) for obj in page.get("orders") or ()]
+                yield list(page.get("orders") or ())
 
     async def orders_by_id(self, order_ids: Sequence[str]) -> list[Order]:
         """The orders with these ids; ids Square does not know are left out, as Square does."""

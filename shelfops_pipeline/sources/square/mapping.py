@@ -9,11 +9,53 @@ from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from shelfops_pipeline.sources.square.models import LineItem, Location, Order, ReturnLineItem
-from shelfops_pipeline.warehouse.model import TransactionRow
+from shelfops_pipeline.sources.square.models import (
+    Item,
+    LineItem,
+    Location,
+    Order,
+    ReturnLineItem,
+)
+from shelfops_pipeline.warehouse.model import ProductRow, StoreRow, TransactionRow
 from shelfops_pipeline.warehouse.money import from_minor
 
 SOURCE = "square"
+
+
+def store_row(location: Location, customer_id: str) -> StoreRow:
+    """A Square location as a store; its kind is Square's location type, lower-cased."""
+    return StoreRow(
+        store_id=location.id,
+        customer_id=customer_id,
+        source_system=SOURCE,
+        account_id=location.merchant_id,
+        name=location.name,
+        timezone=location.timezone,
+        currency=location.currency,
+        kind=location.location_type.lower(),
+    )
+
+
+def product_rows(item: Item, customer_id: str, currency: str) -> Iterator[ProductRow]:
+    """One product version per variation, valid from the later of its and its item's change.
+
+    `currency` is the merchant's, used for variations sold at a variable price (no price).
+    """
+    for variation in item.variations:
+        price = variation.price
+        yield ProductRow(
+            product_id=variation.id,
+            customer_id=customer_id,
+            source_system=SOURCE,
+            item_id=item.id,
+            name=item.name,
+            variation_name=variation.name,
+            sku=variation.sku,
+            unit_price=from_minor(price.amount_minor, price.currency) if price else None,
+            currency=price.currency if price else currency,
+            is_deleted=item.is_deleted or variation.is_deleted,
+            valid_from=max(item.updated_at, variation.updated_at),
+        )
 
 
 def transaction_rows(

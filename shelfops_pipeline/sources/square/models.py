@@ -31,6 +31,7 @@ class Location:
     timezone: str
     currency: str
     status: str
+    location_type: str = "PHYSICAL"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Variation:
     price: Money | None
     updated_at: datetime
     is_deleted: bool
+    version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Item:
     updated_at: datetime
     is_deleted: bool
     variations: tuple[Variation, ...]
+    version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,8 @@ class Order:
     line_items: tuple[LineItem, ...]
     return_line_items: tuple[ReturnLineItem, ...]
     total: Money | None
+    # Sales minus returns, tax included (`net_amounts.total_money`).
+    net_total: Money | None = None
 
 
 def _field(obj: Mapping[str, Any], name: str, what: str) -> Any:
@@ -153,6 +158,27 @@ def _money(obj: Mapping[str, Any], name: str, what: str, currency: str | None = 
     return Money(amount, str(raw.get("currency") or currency))
 
 
+def _version(obj: Mapping[str, Any]) -> int | None:
+    """A catalog object's version: the milliseconds since the epoch of its last change."""
+    version = obj.get("version")
+    return version if isinstance(version, int) else None
+
+
+def _net_total(obj: Mapping[str, Any], currency: str | None) -> Money | None:
+    """`net_amounts.total_money`, else the total less the returned total."""
+    net = obj.get("net_amounts")
+    if isinstance(net, dict) and net.get("total_money"):
+        return _money(net, "total_money", "order net amounts")
+    if currency is None:
+        return None
+    total = _money(obj, "total_money", "order")
+    returned = obj.get("return_amounts")
+    if isinstance(returned, dict) and returned.get("total_money"):
+        back = _money(returned, "total_money", "order return amounts")
+        return Money(total.amount_minor - back.amount_minor, total.currency)
+    return total
+
+
 def parse_location(obj: Mapping[str, Any]) -> Location:
     return Location(
         id=_field(obj, "id", "location"),
@@ -161,6 +187,7 @@ def parse_location(obj: Mapping[str, Any]) -> Location:
         timezone=_field(obj, "timezone", "location"),
         currency=_field(obj, "currency", "location"),
         status=str(obj.get("status", "ACTIVE")),
+        location_type=str(obj.get("type") or "PHYSICAL"),
     )
 
 
@@ -172,6 +199,7 @@ def parse_item(obj: Mapping[str, Any]) -> Item:
         updated_at=_time(obj, "updated_at", "item"),
         is_deleted=bool(obj.get("is_deleted", False)),
         variations=tuple(parse_variation(v) for v in data.get("variations") or ()),
+        version=_version(obj),
     )
 
 
@@ -186,6 +214,7 @@ def parse_variation(obj: Mapping[str, Any]) -> Variation:
         price=_money(data, "price_money", "variation") if price else None,
         updated_at=_time(obj, "updated_at", "variation"),
         is_deleted=bool(obj.get("is_deleted", False)),
+        version=_version(obj),
     )
 
 
@@ -264,4 +293,5 @@ def parse_order(obj: Mapping[str, Any]) -> Order:
         line_items=tuple(lines),
         return_line_items=tuple(returns),
         total=_money(obj, "total_money", "order") if currency else None,
+        net_total=_net_total(obj, currency),
     )

@@ -1,0 +1,1 @@
+"""`make demo` and `make ui`: the sandbox, connected demo merchants, the warehouse they fill."""
