@@ -3,6 +3,8 @@ truth and recorded in the Dagster instance, and one customer's backfill leaves t
 alone."""
 
 import hashlib
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import astuple
 from datetime import UTC, date, datetime, timedelta
@@ -124,3 +126,34 @@ def test_a_missing_square_url_stops_the_sync_with_one_clear_line(
     assert result.exit_code == 1
     assert 'environment variable "SHELFOPS_SQUARE_BASE_URL" which is not set' in result.output
     assert "Stack Trace" not in result.output
+
+
+def test_four_partitions_synced_at_once_in_separate_processes_leave_exactly_the_truth(
+    oauth: OAuthSandbox, tmp_path: Path
+) -> None:
+    """Parallel runs in separate processes write different partition files and never contend."""
+    customers = [oauth.customers[0][0], oauth.customers[2][0]]
+    _sync("--table", "stores", "--table", "products")
+    shelfops = str(Path(sys.executable).parent / "shelfops")
+    processes = []
+    for customer in customers:
+        for day in _days():
+            window = ["--start", str(day), "--end", str(day)]
+            command = [shelfops, "sync", *window, "--customer", customer, "--table", "transactions"]
+            processes.append(
+                subprocess.Popen(
+                    command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+                )
+            )
+    outputs = [process.communicate(timeout=240)[0] for process in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0, 0], outputs
+    lake = tmp_path / "lake" / "transactions"
+    for customer in customers:
+        for day in _days():
+            written = pq.read_table(lake / f"customer_id={customer}/business_date={day}")
+            expected = {
+                astuple(line)
+                for line in truth_lines(oauth.sandbox.world, day)
+                if line.customer_id == customer and line.source_system == "square"
+            }
+            assert {tuple(row.values()) for row in written.to_pylist()} == expected
