@@ -9,9 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import dagster as dg
-import duckdb
 import pyarrow as pa
-from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
 from shelfops_pipeline.warehouse import schema
 from shelfops_pipeline.warehouse.lake import write_rows
@@ -28,8 +26,6 @@ from shelfops_pipeline.warehouse.sources import RawPartitionMissing, SourceReade
 
 GROUP = "warehouse"
 KINDS = {"parquet", "duckdb"}
-# Another process may be creating the views at this moment; DuckDB allows one writer at a time.
-PUBLISH_PATIENCE_SECONDS = 10.0
 
 RowsOf = Callable[[SourceReader, WarehouseResource, str], Iterable[Any]]
 
@@ -44,22 +40,8 @@ def _publish(context: dg.AssetExecutionContext, warehouse: WarehouseResource, ta
     marker = warehouse.lake / f".view-{table}"
     if marker.exists() and warehouse.database.exists():
         return
-    try:
-        for attempt in Retrying(
-            retry=retry_if_exception_type(duckdb.IOException),
-            stop=stop_after_delay(PUBLISH_PATIENCE_SECONDS),
-            wait=wait_random_exponential(multiplier=0.05, max=1.0),
-            reraise=True,
-        ):
-            with attempt:
-                warehouse.publish()
-    except duckdb.IOException as error:
-        context.log.warning(
-            "%s stays locked (%s); the view of %s is created by the next run",
-            warehouse.database,
-            error,
-            table,
-        )
+    if not warehouse.publish():
+        context.log.warning("the view of %s is created by the next run", table)
         return
     marker.touch()
 

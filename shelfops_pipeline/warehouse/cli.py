@@ -133,7 +133,8 @@ def sync(
             # partition would fail alike, so stop at the first.
             reasons = "; ".join(_reason(e.message) for e in error.errors) or str(error)
             raise click.ClickException(f"the runs cannot start: {reasons}") from None
-    WarehouseResource().publish()
+    if not WarehouseResource().publish():
+        click.echo("note: the DuckDB file is busy; its views are refreshed by the next sync")
     failed = [o for o in outcomes if not o.ok]
     click.echo(f"{len(outcomes) - len(failed)} of {len(outcomes)} partitions synced")
     if failed:

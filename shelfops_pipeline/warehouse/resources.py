@@ -14,7 +14,7 @@ from pydantic import Field
 from shelfops_pipeline.credentials.paths import shelfops_home
 from shelfops_pipeline.timestamps import parse_rfc3339
 from shelfops_pipeline.warehouse import lake
-from shelfops_pipeline.warehouse.duckdb_views import ensure_views
+from shelfops_pipeline.warehouse.duckdb_views import publish_views
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -84,6 +84,9 @@ class WarehouseResource(dg.ConfigurableResource):
     def partition_metadata(self, table: str, partition: Mapping[str, str]) -> dict[str, str] | None:
         return lake.partition_metadata(self.lake, table, partition)
 
-    def publish(self) -> None:
-        """Make sure DuckDB has a view per unified table; views read new files on every query."""
-        ensure_views(self.database, self.lake)
+    def publish(self) -> bool:
+        """Make sure DuckDB has a view per unified table; views read new files on every query.
+
+        Waits a few seconds for another process's lock; False when the file stayed locked.
+        """
+        return publish_views(self.database, self.lake)
