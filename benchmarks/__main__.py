@@ -1,5 +1,5 @@
-"""`python -m benchmarks` (`make bench`): sandbox startup and paging, rate-limit efficiency, and one
-warehouse day at two scales."""
+"""`python -m benchmarks` (`make bench`): sandbox startup and paging, rate-limit efficiency, one
+warehouse day at two scales, and the webhook receiver."""
 
 import subprocess
 from datetime import UTC, datetime
@@ -14,6 +14,9 @@ from benchmarks.sandbox_startup import ScaleFigures, measure_scale
 from benchmarks.warehouse_day import BenchmarkFailure, measure_warehouse_days, within_bound
 from benchmarks.warehouse_day import report as warehouse_report
 from benchmarks.warehouse_day import write_json as write_warehouse_json
+from benchmarks.webhooks import measure_webhooks
+from benchmarks.webhooks import report as webhooks_report
+from benchmarks.webhooks import write_json as write_webhooks_json
 from shelfops_pipeline.sandbox.world.config import SCALES
 
 SEED = 7
@@ -78,6 +81,16 @@ def bench(scales: list[str], repeat: int) -> None:
     click.echo(f"results written to {write_warehouse_json(days)}")
     if not within_bound(days[0], days[-1]):
         raise click.ClickException("the warehouse's memory grew past its bound from small to large")
+    click.echo("measuring the webhook receiver and delivery to `transactions`...", err=True)
+    try:
+        hooks = measure_webhooks()
+    except (RuntimeError, OSError, httpx.HTTPError, subprocess.SubprocessError) as error:
+        raise click.ClickException(f"webhooks: {error}") from error
+    click.echo("webhooks (durable commits, signed Square events):")
+    click.echo(webhooks_report(hooks))
+    click.echo(f"results written to {write_webhooks_json(hooks)}")
+    if not hooks.within_goals:
+        raise click.ClickException("the webhook receiver missed a goal (see the figures above)")
     slow = [r for r in results if not r.within_bound]
     if slow:
         raise click.ClickException(

@@ -9,6 +9,7 @@ import click
 
 from shelfops_pipeline.credentials.cli import connect, connections, keys
 from shelfops_pipeline.sandbox.cli import sandbox
+from shelfops_pipeline.webhooks.cli import webhooks
 
 # Commands that load the Dagster code location, imported only when run (or listed by --help):
 # that import takes seconds, which `shelfops sandbox serve` and `connect` should not pay.
@@ -49,6 +50,7 @@ cli.add_command(sandbox)
 cli.add_command(connect)
 cli.add_command(connections)
 cli.add_command(keys)
+cli.add_command(webhooks)
 
 
 def main() -> None:

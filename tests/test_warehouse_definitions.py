@@ -16,22 +16,25 @@ def test_the_code_location_loads_with_its_jobs_schedules_and_sensor() -> None:
         "daily_catalog_schedule",
         "daily_transactions_schedule",
     }
-    assert [s.name for s in defs.sensors or ()] == ["connected_customers_sensor"]
+    assert {s.name for s in defs.sensors or ()} == {
+        "connected_customers_sensor",
+        "webhook_events_sensor",
+    }
 
 
 @pytest.mark.parametrize(
     ("table", "source_asset"),
     [
-        ("stores", "square/locations"),
-        ("products", "square/catalog"),
-        ("transactions", "square/orders"),
-        ("inventory_snapshots", "square/inventory"),
+        ("stores", "locations"),
+        ("products", "catalog"),
+        ("transactions", "orders"),
+        ("inventory_snapshots", "inventory"),
     ],
 )
-def test_each_job_rebuilds_one_table_from_its_source_asset(table: str, source_asset: str) -> None:
+def test_each_job_rebuilds_one_table_from_each_sources_asset(table: str, source_asset: str) -> None:
     job = defs.resolve_job_def(JOB_OF_TABLE[table])
     keys = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
-    assert keys == {table, source_asset}
+    assert keys == {table, f"square/{source_asset}", f"shopify/{source_asset}"}
 
 
 def test_the_transactions_job_runs_every_transactions_check() -> None:

@@ -105,7 +105,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
         _stop(process)
 
 
-def test_each_square_asset_feeds_its_unified_table(ui: httpx.Client) -> None:
+def test_each_source_asset_feeds_its_unified_table(ui: httpx.Client) -> None:
     nodes = {"/".join(n["assetKey"]["path"]): n for n in _post(ui, ASSET_GRAPH)["assetNodes"]}
     parents = {
         key: {"/".join(dep["path"]) for dep in node["dependencyKeys"]}
@@ -113,13 +113,16 @@ def test_each_square_asset_feeds_its_unified_table(ui: httpx.Client) -> None:
         if node["groupName"] == "warehouse"
     }
     assert parents == {
-        "stores": {"square/locations"},
-        "products": {"square/catalog"},
-        "inventory_snapshots": {"square/inventory"},
-        "transactions": {"square/orders"},
+        "stores": {"square/locations", "shopify/locations"},
+        "products": {"square/catalog", "shopify/catalog"},
+        "inventory_snapshots": {"square/inventory", "shopify/inventory"},
+        "transactions": {"square/orders", "shopify/orders"},
     }
-    square = {key for key, node in nodes.items() if node["groupName"] == "square"}
-    assert square == {"square/locations", "square/catalog", "square/inventory", "square/orders"}
+    for source in ("square", "shopify"):
+        group = {key for key, node in nodes.items() if node["groupName"] == source}
+        assert group == {
+            f"{source}/{name}" for name in ("locations", "catalog", "inventory", "orders")
+        }
     assert all(node["description"] for node in nodes.values())
 
 
@@ -132,6 +135,8 @@ def test_the_checks_and_column_schemas_are_on_the_tables(ui: httpx.Client) -> No
         "transactions_row_count_matches_source",
         "transactions_stores_and_products_exist",
         "transactions_fresh",
+        "transactions_webhooks_reconciled",
+        "transactions_webhook_dead_letters",
     }
     assert {c["name"] for c in nodes["inventory_snapshots"]["assetChecksOrError"]["checks"]} == {
         "inventory_snapshots_fresh"
@@ -157,7 +162,10 @@ def test_the_schedules_and_the_customer_sensor_are_served(ui: httpx.Client) -> N
         "daily_catalog_schedule": ("30 12 * * *", "UTC", "catalog_job"),
         "daily_transactions_schedule": ("30 12 * * *", "UTC", "transactions_job"),
     }
-    assert [s["name"] for s in location["sensors"]] == ["connected_customers_sensor"]
+    assert {s["name"] for s in location["sensors"]} == {
+        "connected_customers_sensor",
+        "webhook_events_sensor",
+    }
 
 
 STORES_RUNS = """

@@ -14,9 +14,11 @@ from shelfops_pipeline.credentials.keys import (
     generate_key,
     load_keys,
 )
-from shelfops_pipeline.credentials.models import ConnectionInfo
+from shelfops_pipeline.credentials.models import Connection, ConnectionInfo
 from shelfops_pipeline.credentials.state import OAuthStates
 from shelfops_pipeline.credentials.store import CredentialStore
+from shelfops_pipeline.sources.shopify import oauth as shopify
+from shelfops_pipeline.sources.shopify.connect import connect_client_credentials, connect_shop
 from shelfops_pipeline.sources.square.oauth import (
     BASE_URL_ENV,
     CLIENT_ID_ENV,
@@ -152,6 +154,101 @@ def connect_square(
     )
 
 
+@connect.command("shopify")
+@click.option("--customer", "customer_id", required=True, help="The customer id, e.g. cust-001.")
+@click.option("--shop", required=True, help="The shop: <name> or <name>.myshopify.com.")
+@click.option(
+    "--base-url",
+    envvar=shopify.BASE_URL_ENV,
+    show_envvar=True,
+    default=shopify.PRODUCTION_BASE_URL,
+    show_default=True,
+    help="Where shops are reached, {shop} the domain, {handle} its name: Shopify "
+    "(https://{shop}) or ours (http://127.0.0.1:PORT/shopify/{handle}).",
+)
+@click.option(
+    "--client-id", envvar=shopify.CLIENT_ID_ENV, show_envvar=True, help="The app's client id."
+)
+@click.option(
+    "--client-secret",
+    envvar=shopify.CLIENT_SECRET_ENV,
+    show_envvar=True,
+    help="The app's secret; prefer the variable, command lines are visible to others.",
+)
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    default=shopify.DEFAULT_SCOPES,
+    show_default=True,
+    help="An access scope to ask for; repeat for several.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Loopback port for the OAuth callback; 0 picks a free one.",
+)
+@click.option(
+    "--timeout",
+    "timeout_seconds",
+    type=click.FloatRange(min=1),
+    default=300.0,
+    show_default=True,
+    help="Seconds to wait for the merchant's approval.",
+)
+@click.option(
+    "--approve", is_flag=True, help="ShelfOps sandbox only: install at once (demos, tests)."
+)
+@click.option(
+    "--client-credentials",
+    is_flag=True,
+    help="The merchant's own app: use the client-credentials grant, no install page.",
+)
+def connect_shopify(
+    customer_id: str, shop: str, base_url: str, client_id: str | None,
+    client_secret: str | None, scopes: tuple[str, ...], port: int, timeout_seconds: float,
+    approve: bool, client_credentials: bool,
+) -> None:  # fmt: skip
+    """Install the app on a Shopify shop for a customer and store its tokens, encrypted."""
+    if approve and client_credentials:
+        raise click.UsageError("--approve and --client-credentials exclude each other")
+    try:
+        app = shopify.ShopifyApp.configured(client_id, client_secret, base_url)
+        store = CredentialStore(keys=load_keys())
+        with shopify.ShopifyOAuth(app, shop, scopes) as oauth:
+            if client_credentials:
+                connection = connect_client_credentials(oauth, store, customer_id)
+            else:
+                connection = _install(oauth, store, customer_id, approve, port, timeout_seconds)
+    except CredentialError as error:
+        raise click.ClickException(str(error)) from None
+    expiry = connection.expires_at.isoformat() if connection.expires_at else "never"
+    click.echo(
+        f"connected {connection.id}: customer {connection.customer_id}, Shopify shop "
+        f"{connection.account}, scopes {' '.join(connection.scopes)}, token expires {expiry} "
+        f"(in {expires_in(connection.expires_at, datetime.now(UTC))})"
+    )
+
+
+def _install(
+    oauth: shopify.ShopifyOAuth,
+    store: CredentialStore,
+    customer_id: str,
+    approve: bool,
+    port: int,
+    timeout_seconds: float,
+) -> Connection:
+    def show(url: str) -> None:
+        click.echo(f"Open this URL to install the ShelfOps app for customer {customer_id}:\n{url}")
+        if approve:
+            shopify.approve_in_sandbox(url)
+
+    states = OAuthStates(store.path)
+    return connect_shop(oauth, store, states, customer_id, show, port, timeout_seconds)
+
+
 @click.group()
 def connections() -> None:
     """The stored connections and their token health."""
@@ -165,7 +262,10 @@ def list_connections() -> None:
     except CredentialError as error:
         raise click.ClickException(str(error)) from None
     if not found:
-        click.echo("no connections yet; add one with `shelfops connect square --customer ID`")
+        click.echo(
+            "no connections yet; add one with `shelfops connect square --customer ID` "
+            "or `shelfops connect shopify --customer ID --shop NAME`"
+        )
         return
     now = datetime.now(UTC)
     click.echo(_table([TABLE_COLUMNS, *(_row(connection, now) for connection in found)]))

@@ -43,7 +43,9 @@ class ConnectionInfo:
         return self.expires_at is not None and self.expires_at - now < window
 
     def reconnect_command(self) -> str:
-        return f"shelfops connect {self.source} --customer {self.customer_id}"
+        command = f"shelfops connect {self.source} --customer {self.customer_id}"
+        # A Shopify install is per shop, so the command must name it.
+        return f"{command} --shop {self.account}" if self.source == "shopify" else command
 
     def describe(self) -> str:
         return f"{self.source} connection {self.id} (customer {self.customer_id}, account {self.account})"

@@ -146,7 +146,7 @@ def build_sandbox(
     shopify_tokens = ShopifyTokens(settings.seed, [shop.domain for shop in world.shops], clock.now)
     fault_log = FaultLog()
     square = SquareApi(world, tokens)
-    shopify = ShopifyApi(world, shopify_tokens)
+    shopify = ShopifyApi(world, shopify_tokens, graphql_settings=settings.shopify)
     holder: dict[str, Sandbox] = {}
 
     async def describe(request: Request) -> Response:

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shelfops_pipeline.sandbox.faults import FaultConfig
+from shelfops_pipeline.sandbox.shopify.endpoint import GraphQLSettings
 
 
 @dataclass(frozen=True)
@@ -15,3 +16,5 @@ class SandboxSettings:
     frozen_at: datetime | None = None
     days: int | None = None
     faults: FaultConfig = field(default_factory=FaultConfig)
+    # Shopify's GraphQL points bucket and bulk operations (pace, injected failures).
+    shopify: GraphQLSettings = field(default_factory=GraphQLSettings)

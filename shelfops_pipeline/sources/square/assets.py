@@ -28,6 +28,7 @@ from shelfops_pipeline.sources.square.mapping import SOURCE
 from shelfops_pipeline.sources.square.models import Location, MalformedRecord
 from shelfops_pipeline.sources.square.reader import SQUARE_RAW, SquareReader
 from shelfops_pipeline.sources.square.resources import SquareResource
+from shelfops_pipeline.warehouse.connections import skip_unconnected
 from shelfops_pipeline.warehouse.lake import write_rows
 from shelfops_pipeline.warehouse.metadata import column_schema, log_summary, partition_metadata
 from shelfops_pipeline.warehouse.partitions import (
@@ -117,6 +118,8 @@ def locations(
 ) -> dg.MaterializeResult:
     """Square locations of one customer: the stores, with their time zone and currency."""
     customer_id = context.partition_key
+    if skipped := skip_unconnected(context, square.store(), customer_id, SOURCE):
+        return skipped
     stats = CallStats()
 
     async def fetch() -> list[dict[str, Any]]:
@@ -152,6 +155,8 @@ def catalog(
     so only today's and yesterday's partitions (UTC) can be synced; `products` keeps the history.
     """
     day = customer_day(context.partition_key)
+    if skipped := skip_unconnected(context, square.store(), day.customer_id, SOURCE):
+        return skipped
     today = warehouse.now().date()
     if day.day < today - timedelta(days=1):
         raise dg.Failure(
@@ -242,6 +247,8 @@ def inventory(
     history reaches, fails: current stock is never written as the past.
     """
     hour = customer_hour(context.partition_key)
+    if skipped := skip_unconnected(context, square.store(), hour.customer_id, SOURCE):
+        return skipped
     at = hour.hour + timedelta(hours=1)
     now = warehouse.now()
     if at > now:
@@ -303,6 +310,8 @@ def orders(
     72 hours late, so a rerun of a recent day picks up what arrived since.
     """
     day = customer_day(context.partition_key)
+    if skipped := skip_unconnected(context, square.store(), day.customer_id, SOURCE):
+        return skipped
     locations = _synced_locations(warehouse, day.customer_id)
     start, end = local_day_window(day.day, (loc.timezone for loc in locations.values()))
     stats = CallStats()

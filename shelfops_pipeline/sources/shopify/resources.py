@@ -1,0 +1,159 @@
+"""The Shopify resource: configuration in Dagster, a cost-paced client per connected shop.
+
+Credentials never pass through Dagster config: the resource reads each customer's connection
+from the encrypted credential store (source "shopify", account = the shop's domain), renews its
+1-hour access token when under 10 minutes remain (or once after a 401), and hands the syncs a
+`ShopifyClient` that shares its shop's points bucket and breaker with every other client in the
+process.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from shelfops_pipeline.credentials.database import utc_now
+from shelfops_pipeline.credentials.errors import ConnectionNotFound
+from shelfops_pipeline.credentials.models import TokenSet
+from shelfops_pipeline.credentials.paths import shelfops_home, store_path
+from shelfops_pipeline.credentials.refresh import TokenRefresher
+from shelfops_pipeline.credentials.secret import Secret
+from shelfops_pipeline.credentials.store import CredentialStore
+from shelfops_pipeline.http.breaker import SHARED_BREAKERS, BreakerConfig
+from shelfops_pipeline.http.client import Timeouts
+from shelfops_pipeline.http.limiter import SHARED_LIMITERS, LimiterConfig, LimitKey
+from shelfops_pipeline.http.retry import RetryConfig, RetryPolicy
+from shelfops_pipeline.http.stats import CallStats
+from shelfops_pipeline.sources.shopify.client import (
+    MAX_PAGE_SIZE,
+    ShopifyClient,
+    shopify_api_client,
+)
+from shelfops_pipeline.sources.shopify.oauth import (
+    PRODUCTION_BASE_URL,
+    REFRESH_THRESHOLD,
+    SOURCE,
+    ShopifyOAuth,
+    renewing_app,
+    shop_base_url,
+)
+
+ACCESS_TOKEN_HEADER = "X-Shopify-Access-Token"
+POINTS_BUDGET = "graphql_points"
+
+
+class ShopifyResource(dg.ConfigurableResource):
+    """Shopify Admin API access for the syncs, one shop connection per customer."""
+
+    base_url: str = Field(
+        default=PRODUCTION_BASE_URL,
+        description="Where shops are reached, {shop} the domain and {handle} its name: "
+        "https://{shop}, or a loopback sandbox such as http://127.0.0.1:8750/shopify/{handle}. "
+        "Only https or loopback.",
+    )
+    client_id: str | None = Field(
+        default=None,
+        description="OAuth app id for token refresh; default SHELFOPS_SHOPIFY_CLIENT_ID.",
+    )
+    client_secret: str | None = Field(
+        default=None,
+        description="OAuth app secret; pass dg.EnvVar('SHELFOPS_SHOPIFY_CLIENT_SECRET'), "
+        "never a literal.",
+    )
+    shelfops_home: str | None = Field(
+        default=None,
+        description="Data directory with the credential store; default SHELFOPS_HOME or ./data.",
+    )
+    points_per_second: float = Field(
+        default=100.0,
+        gt=0,
+        description="The points bucket's restore rate until the first reply reports it "
+        "(standard plan: 100).",
+    )
+    bucket_points: float = Field(
+        default=2000.0,
+        ge=1000,
+        description="The points bucket's size until the first reply reports it (standard: 2000).",
+    )
+    page_size: int = Field(
+        default=MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Objects per page (max 250)."
+    )
+    max_attempts: int = Field(default=6, ge=1, description="Tries per call, retries included.")
+    max_retry_seconds: float = Field(
+        default=300.0, gt=0, description="Time one call may spend retrying."
+    )
+    read_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Wait for a reply before retrying."
+    )
+    failure_threshold: int = Field(
+        default=5, ge=1, description="Consecutive failed calls that open a shop's circuit."
+    )
+    cool_down_seconds: float = Field(
+        default=30.0, gt=0, description="How long an open circuit fails fast before one trial call."
+    )
+
+    def _home(self) -> Path:
+        return Path(self.shelfops_home) if self.shelfops_home else shelfops_home()
+
+    def store(self) -> CredentialStore:
+        return CredentialStore(store_path(self._home()))
+
+    def _refresher(self, store: CredentialStore, shop: str) -> TokenRefresher:
+        def refresh(renewal: Secret) -> TokenSet:
+            app = renewing_app(renewal, self.client_id, self.client_secret, self.base_url)
+            with ShopifyOAuth(app, shop) as oauth:
+                return oauth.refresh(renewal)
+
+        return TokenRefresher(store, refresh, REFRESH_THRESHOLD)
+
+    @asynccontextmanager
+    async def client(
+        self, customer_id: str, stats: CallStats | None = None
+    ) -> AsyncIterator[ShopifyClient]:
+        """A client for `customer_id`'s Shopify shop, with fresh credentials."""
+        store = self.store()
+        connection = store.find(customer_id, SOURCE)
+        if connection is None:
+            raise ConnectionNotFound(
+                f"customer {customer_id} has no Shopify connection; run "
+                f"`shelfops connect shopify --customer {customer_id} --shop NAME`"
+            )
+        shop = connection.account
+        refresher = self._refresher(store, shop)
+        current = await asyncio.to_thread(refresher.fresh, connection.id)
+
+        async def auth_headers() -> Mapping[str, str]:
+            nonlocal current
+            if current.expires_within(REFRESH_THRESHOLD, utc_now()):
+                current = await asyncio.to_thread(refresher.fresh, connection.id)
+            return {ACCESS_TOKEN_HEADER: current.access_token.reveal()}
+
+        async def refresh_auth() -> None:
+            nonlocal current
+            current = await asyncio.to_thread(refresher.fresh, connection.id, current.access_token)
+
+        api = shopify_api_client(
+            shop_base_url(self.base_url, shop),
+            shop,
+            auth_headers,
+            refresh_auth=refresh_auth,
+            timeouts=Timeouts(read=self.read_timeout_seconds),
+            retry=RetryPolicy(
+                RetryConfig(
+                    max_attempts=self.max_attempts, max_elapsed_seconds=self.max_retry_seconds
+                )
+            ),
+            limiter=SHARED_LIMITERS.bucket(
+                LimitKey(SOURCE, shop, POINTS_BUDGET),
+                LimiterConfig(rate_per_second=self.points_per_second, capacity=self.bucket_points),
+            ),
+            breaker=SHARED_BREAKERS.breaker(
+                SOURCE, shop, BreakerConfig(self.failure_threshold, self.cool_down_seconds)
+            ),
+            stats=stats,
+        )
+        async with api:
+            yield ShopifyClient(api, page_size=self.page_size)
