@@ -32,6 +32,11 @@ from shelfops_pipeline.sandbox.square.app import SquareApi
 from shelfops_pipeline.sandbox.square.errors import error_body
 from shelfops_pipeline.sandbox.square.oauth import oauth_routes
 from shelfops_pipeline.sandbox.square.serialize import SquareSerializer
+from shelfops_pipeline.sandbox.square.subscription_delivery import (
+    SubscriptionFeed,
+    subscription_webhooks,
+)
+from shelfops_pipeline.sandbox.square.subscriptions import WebhookSubscriptions
 from shelfops_pipeline.sandbox.square.tokens import TokenRegistry
 from shelfops_pipeline.sandbox.square.webhook_events import square_events_between
 from shelfops_pipeline.sandbox.square.webhook_signing import square_message
@@ -94,9 +99,11 @@ def _lifespan(
     shopify: ShopifyApi,
     square_live: LiveWebhooks | None,
     shopify_live: LiveWebhooks | None,
+    subscriptions: WebhookSubscriptions,
+    subscription_feed: SubscriptionFeed | None,
 ) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
-    """Feed live Square and Shopify webhooks while the server runs, if asked to; stop Shopify's
-    bulk operations when it stops."""
+    """Feed live Square and Shopify webhooks while the server runs, if asked to (Square's also to
+    every enabled webhook subscription); stop Shopify's bulk operations when it stops."""
     serializer = SquareSerializer(world.seed)
 
     def square_messages(start: datetime, end: datetime) -> list[WebhookMessage]:
@@ -117,6 +124,12 @@ def _lifespan(
             stack.callback(shopify.close)
             for source, live in feeds:
                 await stack.enter_async_context(live_webhooks(source, live, world.now))
+            if subscription_feed is not None:
+                await stack.enter_async_context(
+                    subscription_webhooks(
+                        square_messages, subscriptions, subscription_feed, world.now
+                    )
+                )
             yield
 
     return lifespan
@@ -134,9 +147,13 @@ def build_sandbox(
     live: LiveWebhooks | None = None,
     clock: SandboxClock | None = None,
     shopify_live: LiveWebhooks | None = None,
+    subscription_feed: SubscriptionFeed | None = None,
 ) -> Sandbox:
     """The sandbox for `settings`; with `live` (`shopify_live`), it posts Square (Shopify)
     webhooks while it is served.
+
+    Square events also go to the URLs of the webhook subscriptions made through its API, paced by
+    `subscription_feed` (default: like `live`; none when neither is given).
 
     `clock` replaces the one `settings.frozen_at` describes (tests move a frozen clock).
     """
@@ -163,7 +180,14 @@ def build_sandbox(
     app = Starlette(
         routes=routes,
         exception_handlers={404: _not_found, 405: _not_found},
-        lifespan=_lifespan(world, shopify, live, shopify_live),
+        lifespan=_lifespan(
+            world,
+            shopify,
+            live,
+            shopify_live,
+            square.subscriptions,
+            subscription_feed or (SubscriptionFeed.like(live) if live else None),
+        ),
     )
 
     def identify(scope: Scope) -> str | None:

@@ -10,11 +10,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from shelfops_pipeline.sandbox.square import catalog, inventory, orders
+from shelfops_pipeline.sandbox.square import catalog, inventory, orders, subscriptions
 from shelfops_pipeline.sandbox.square.context import SquareCall
 from shelfops_pipeline.sandbox.square.errors import SquareError, error_response
 from shelfops_pipeline.sandbox.square.paging import ResultCache
 from shelfops_pipeline.sandbox.square.serialize import SquareSerializer
+from shelfops_pipeline.sandbox.square.subscriptions import WebhookSubscriptions
 from shelfops_pipeline.sandbox.square.tokens import TokenRegistry
 from shelfops_pipeline.sandbox.world.world import World
 
@@ -30,8 +31,8 @@ def _locations(call: SquareCall, request: Request, body: dict[str, Any]) -> dict
     return {"locations": [call.serializer.location(s) for s in call.stores()]}
 
 
-# (path, method, OAuth scope the call needs, handler)
-ENDPOINTS: tuple[tuple[str, str, str, Handler], ...] = (
+# (path, method, OAuth scope the call needs or None for any valid token, handler)
+ENDPOINTS: tuple[tuple[str, str, str | None, Handler], ...] = (
     ("/v2/locations", "GET", "MERCHANT_PROFILE_READ", _locations),
     (
         "/v2/catalog/list",
@@ -65,17 +66,38 @@ ENDPOINTS: tuple[tuple[str, str, str, Handler], ...] = (
         "ORDERS_READ",
         lambda c, r, b: orders.retrieve_order(c, r.path_params["order_id"]),
     ),
+    # Square takes the app owner's personal token here and needs no scope; any valid token will do.
+    (
+        "/v2/webhooks/subscriptions",
+        "POST",
+        None,
+        lambda c, r, b: subscriptions.create_subscription(c, b),
+    ),
+    (
+        "/v2/webhooks/subscriptions",
+        "GET",
+        None,
+        lambda c, r, b: subscriptions.list_subscriptions(c, dict(r.query_params)),
+    ),
+    (
+        "/v2/webhooks/subscriptions/{subscription_id}",
+        "DELETE",
+        None,
+        lambda c, r, b: subscriptions.delete_subscription(c, r.path_params["subscription_id"]),
+    ),
 )
 
 
 class SquareApi:
-    """Square's catalog, inventory, locations and orders endpoints over one seeded world."""
+    """Square's catalog, inventory, locations, orders and webhook subscriptions endpoints over one
+    seeded world."""
 
     def __init__(self, world: World, tokens: TokenRegistry) -> None:
         self.world = world
         self.tokens = tokens
         self.serializer = SquareSerializer(world.seed)
         self.results = ResultCache()
+        self.subscriptions = WebhookSubscriptions()
 
     def routes(self) -> list[Route]:
         return [
@@ -83,7 +105,9 @@ class SquareApi:
             for path, method, scope, handler in ENDPOINTS
         ]
 
-    def _endpoint(self, handler: Handler, scope: str) -> Callable[[Request], Awaitable[Response]]:
+    def _endpoint(
+        self, handler: Handler, scope: str | None
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             version = request.headers.get("square-version", DEFAULT_SQUARE_VERSION)
             headers = {"Square-Version": version}
@@ -103,6 +127,8 @@ class SquareApi:
                     self.world.now(),
                     version,
                     self.results,
+                    grant.client_id,
+                    self.subscriptions,
                 )
                 reply = handler(call, request, body)
             except SquareError as error:

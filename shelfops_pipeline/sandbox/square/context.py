@@ -1,4 +1,5 @@
-"""What every Square handler needs: the world, the caller's merchant and the instant of the call."""
+"""What every Square handler needs: the world, the caller's merchant and application, and the
+instant of the call."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from shelfops_pipeline.sandbox.square.cursors import PageState, fingerprint
 from shelfops_pipeline.sandbox.square.errors import SquareError
 from shelfops_pipeline.sandbox.square.paging import ResultCache
 from shelfops_pipeline.sandbox.square.serialize import SquareSerializer
+from shelfops_pipeline.sandbox.square.subscriptions import WebhookSubscriptions
 from shelfops_pipeline.sandbox.world.entities import Store
 from shelfops_pipeline.sandbox.world.world import World
 
@@ -21,6 +23,8 @@ class SquareCall:
     now: datetime
     square_version: str
     results: ResultCache
+    client_id: str
+    subscriptions: WebhookSubscriptions
 
     def cached(
         self, name: str, body: dict[str, Any], state: PageState, compute: Callable[[], list[Any]]
