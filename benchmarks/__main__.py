@@ -11,6 +11,7 @@ from benchmarks.rate_limit import measure_rate_limit
 from benchmarks.report import table, write_json
 from benchmarks.sandbox_process import SandboxFailure
 from benchmarks.sandbox_startup import ScaleFigures, measure_scale
+from benchmarks.shopify_pacing import measure_backfill, measure_pacing
 from benchmarks.warehouse_day import BenchmarkFailure, measure_warehouse_days, within_bound
 from benchmarks.warehouse_day import report as warehouse_report
 from benchmarks.warehouse_day import write_json as write_warehouse_json
@@ -71,6 +72,26 @@ def bench(scales: list[str], repeat: int) -> None:
     )
     if not rate.within_bound:
         raise click.ClickException("the Square client missed its rate-limit efficiency bound")
+    click.echo("measuring Shopify pacing (standard-plan bucket: 2000 points, 100/s)...", err=True)
+    pacing = measure_pacing(SEED)
+    click.echo(
+        f"shopify pacing: {pacing.orders} orders in {pacing.requests} requests, "
+        f"{pacing.seconds:.2f} s against a bound of {pacing.bound_seconds:.2f} s "
+        f"(({pacing.charged_cost:g} points needed - {pacing.initial_bucket:g} in the bucket) / "
+        f"{pacing.restore_rate:g}/s; ratio {pacing.ratio:.3f}, limit 1.10); "
+        f"{pacing.throttled} THROTTLED (limit 0); {pacing.requested_cost:g} points requested"
+    )
+    if not pacing.within_bound:
+        raise click.ClickException("the Shopify client missed its pacing bound or was throttled")
+    click.echo("measuring a Shopify full-history backfill, bulk against paged...", err=True)
+    backfill = measure_backfill(SEED)
+    click.echo(
+        f"shopify backfill: bulk operation {backfill.orders_bulk} orders in "
+        f"{backfill.bulk_seconds:.2f} s; paged {backfill.orders_paged} orders in "
+        f"{backfill.paged_seconds:.2f} s"
+    )
+    if not backfill.equal_counts:
+        raise click.ClickException("the Shopify bulk backfill and the paged read differ in orders")
     click.echo("measuring one warehouse day at small and large (sandbox limits off)...", err=True)
     try:
         days = measure_warehouse_days()
