@@ -23,6 +23,8 @@ from shelfops_pipeline.credentials.models import TokenSet
 from shelfops_pipeline.credentials.paths import store_path
 from shelfops_pipeline.credentials.secret import Secret
 from shelfops_pipeline.credentials.store import CredentialStore
+from shelfops_pipeline.sandbox.shopify.bulk import BulkSettings
+from shelfops_pipeline.sandbox.shopify.endpoint import GraphQLSettings
 from shelfops_pipeline.sandbox.shopify.model import ShopifyView
 from shelfops_pipeline.sandbox.truth import COLUMNS, truth_lines
 from shelfops_pipeline.sources.shopify.assets import shopify_assets, shopify_reader
@@ -214,3 +216,31 @@ def test_an_old_day_read_in_bulk_equals_the_paged_day(synced: Synced) -> None:
     assert _warehouse(house, day, "shopify") == before
     state = Path(house.home) / "shopify" / "shopify-bulk-operations.sqlite"
     assert state.exists()
+
+
+def test_a_failed_bulk_export_fails_the_partition_and_writes_nothing(tmp_path: Path) -> None:
+    failing = GraphQLSettings(bulk=BulkSettings(objects_per_second=100_000, fail_after_objects=25))
+    with lakehouse(tmp_path, shopify=failing) as house:
+        base_url = house.resources["square"].base_url.removesuffix("/square")
+        shops = _connect_shops(house, base_url)
+        customer = next(c for c in shops if c not in house.customers)
+        house.instance.add_dynamic_partitions("customers", [customer])
+        Synced(house, "", customer).materialize(["shopify/locations", "stores"], customer)
+        day = house.world.business_days()[0]
+        orders = next(a for a in ASSETS if a.key.to_user_string() == "shopify/orders")
+        result = dg.materialize(
+            [*ASSETS, *CHECKS],
+            selection=dg.AssetSelection.assets(orders),
+            partition_key=dg.MultiPartitionKey(day_key(customer, day)),
+            resources=house.resources,
+            instance=house.instance,
+            run_config={**QUIET, "ops": {"shopify__orders": {"config": {"bulk_after_days": 0}}}},
+            raise_on_error=False,
+        )
+        assert not result.success
+        (failure,) = [e for e in result.all_events if e.is_step_failure]
+        assert failure.step_failure_data is not None
+        message = str(failure.step_failure_data.error)
+        assert "FAILED" in message, message
+        written = list(Path(tmp_path, "lake").rglob(f"*{customer}*/business_date={day}/*.parquet"))
+        assert written == []

@@ -9,7 +9,7 @@ issued. The warehouse takes FROZEN_NOW as now (`WarehouseResource.as_of`), like 
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from shelfops_pipeline.credentials.store import CredentialStore
 from shelfops_pipeline.sandbox.runner import serve_in_thread
 from shelfops_pipeline.sandbox.server import Sandbox, build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
+from shelfops_pipeline.sandbox.shopify.endpoint import GraphQLSettings
 from shelfops_pipeline.sources.square.assets import square_assets, square_reader
 from shelfops_pipeline.sources.square.oauth import SquareApp, SquareOAuth, approve_in_sandbox
 from shelfops_pipeline.sources.square.resources import SquareResource
@@ -140,14 +141,18 @@ def _connect_all(sandbox: Sandbox, square_url: str, home: Path) -> dict[str, str
 
 
 @contextmanager
-def lakehouse(home: Path) -> Iterator[Lakehouse]:
-    """The sandbox served on loopback, every Square customer connected, nothing synced yet."""
+def lakehouse(home: Path, shopify: GraphQLSettings | None = None) -> Iterator[Lakehouse]:
+    """The sandbox served on loopback, every Square customer connected, nothing synced yet.
+
+    `shopify` replaces the sandbox's Shopify GraphQL settings (e.g. to make bulk exports fail).
+    """
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(HOME_ENV, str(home))
         for name in ENV_VARS:
             patch.delenv(name, raising=False)
         ensure_local_key_file(home)
-        sandbox = build_sandbox(SandboxSettings(seed=SEED, scale="small", frozen_at=FROZEN_NOW))
+        settings = SandboxSettings(seed=SEED, scale="small", frozen_at=FROZEN_NOW)
+        sandbox = build_sandbox(replace(settings, shopify=shopify) if shopify else settings)
         with serve_in_thread(sandbox.app) as base_url:
             square_url = f"{base_url}/square"
             customers = _connect_all(sandbox, square_url, home)
