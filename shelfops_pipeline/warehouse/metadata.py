@@ -6,13 +6,16 @@ Only row values and counters go in: tokens and auth headers never reach an asset
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shelfops_pipeline.http.stats import CallStats
+
+if TYPE_CHECKING:
+    from shelfops_pipeline.warehouse.resources import WarehouseResource
 
 PREVIEW_ROWS = 5
 PREVIEW_CELL_CHARS = 40
@@ -75,4 +78,25 @@ def log_summary(
         calls["http_calls"],
         calls["http_retries"],
         calls["http_limiter_wait_seconds"] + calls["http_backoff_wait_seconds"],
+    )
+
+
+def table_definition_metadata(name: str, table_schema: pa.Schema) -> dict[str, Any]:
+    """Definition metadata, so the UI shows where a raw table lives and its columns."""
+    return {"dagster/table_name": name, "dagster/column_schema": column_schema(table_schema)}
+
+
+def partition_result(
+    warehouse: "WarehouseResource",
+    table: str,
+    partition: Mapping[str, str],
+    schema: pa.Schema,
+    rows: int,
+    stats: CallStats,
+    **extra: Any,
+) -> dg.MaterializeResult:
+    """The materialization of one written partition: table metadata, counters, preview, extras."""
+    path = warehouse.file(table, partition)
+    return dg.MaterializeResult(
+        metadata={**partition_metadata(table, path, schema, rows, stats), **extra}
     )

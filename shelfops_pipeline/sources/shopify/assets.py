@@ -12,14 +12,12 @@ fails and says why, and writes nothing.
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
-import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field
 
@@ -40,7 +38,11 @@ from shelfops_pipeline.sources.shopify.reader import SHOPIFY_RAW, ShopifyReader,
 from shelfops_pipeline.sources.shopify.resources import ShopifyResource
 from shelfops_pipeline.warehouse.connections import skip_unconnected
 from shelfops_pipeline.warehouse.lake import write_rows
-from shelfops_pipeline.warehouse.metadata import column_schema, log_summary, partition_metadata
+from shelfops_pipeline.warehouse.metadata import (
+    log_summary,
+    partition_result,
+    table_definition_metadata,
+)
 from shelfops_pipeline.warehouse.partitions import (
     BY_CUSTOMER,
     customer_day,
@@ -59,11 +61,6 @@ AFTER_LOCATIONS = [dg.AssetDep(SHOPIFY_RAW.stores, partition_mapping=BY_CUSTOMER
 BULK_STATE_FOLDER = "shopify"
 
 shopify_reader = ShopifyReader()
-
-
-def _table(name: str, table_schema: pa.Schema) -> dict[str, Any]:
-    """Definition metadata, so the UI shows where a raw table lives and its columns."""
-    return {"dagster/table_name": name, "dagster/column_schema": column_schema(table_schema)}
 
 
 def _stamp(at: datetime) -> str:
@@ -107,21 +104,6 @@ def _failures_as_dagster(what: str, stats: CallStats) -> Iterator[None]:
         ) from error
 
 
-def _result(
-    warehouse: WarehouseResource,
-    table: str,
-    partition: Mapping[str, str],
-    schema: pa.Schema,
-    rows: int,
-    stats: CallStats,
-    **extra: Any,
-) -> dg.MaterializeResult:
-    path = warehouse.file(table, partition)
-    return dg.MaterializeResult(
-        metadata={**partition_metadata(table, path, schema, rows, stats), **extra}
-    )
-
-
 def _synced_shop(warehouse: WarehouseResource, customer_id: str) -> SyncedShop:
     synced = shopify_reader.shop(warehouse, customer_id)
     if synced is None:
@@ -139,7 +121,7 @@ def _synced_shop(warehouse: WarehouseResource, customer_id: str) -> SyncedShop:
     partitions_def=customers,
     pool=POOL,
     kinds=KINDS,
-    metadata=_table(raw.LOCATIONS, raw.LOCATIONS_SCHEMA),
+    metadata=table_definition_metadata(raw.LOCATIONS, raw.LOCATIONS_SCHEMA),
 )
 def locations(
     context: dg.AssetExecutionContext, shopify: ShopifyResource, warehouse: WarehouseResource
@@ -171,7 +153,7 @@ def locations(
     with warehouse.writer(raw.LOCATIONS, partition, raw.LOCATIONS_SCHEMA) as writer:
         count = write_rows(writer, rows, raw.LOCATIONS_SCHEMA)
     log_summary(context, count, "the shop and its current locations", stats)
-    return _result(warehouse, raw.LOCATIONS, partition, raw.LOCATIONS_SCHEMA, count, stats)
+    return partition_result(warehouse, raw.LOCATIONS, partition, raw.LOCATIONS_SCHEMA, count, stats)
 
 
 @dg.asset(
@@ -180,7 +162,7 @@ def locations(
     partitions_def=customer_days,
     pool=POOL,
     kinds=KINDS,
-    metadata=_table(raw.CATALOG, raw.CATALOG_SCHEMA),
+    metadata=table_definition_metadata(raw.CATALOG, raw.CATALOG_SCHEMA),
     deps=AFTER_LOCATIONS,
 )
 def catalog(
@@ -226,7 +208,7 @@ def catalog(
     ):
         count = asyncio.run(fetch(writer))
     log_summary(context, count, "every current product", stats)
-    return _result(
+    return partition_result(
         warehouse, raw.CATALOG, day.lake_partition, raw.CATALOG_SCHEMA, count, stats,
         bulk=config.bulk,
     )  # fmt: skip
@@ -238,7 +220,7 @@ def catalog(
     partitions_def=customer_hours,
     pool=POOL,
     kinds=KINDS,
-    metadata=_table(raw.INVENTORY, raw.INVENTORY_SCHEMA),
+    metadata=table_definition_metadata(raw.INVENTORY, raw.INVENTORY_SCHEMA),
     deps=AFTER_LOCATIONS,
 )
 def inventory(
@@ -279,7 +261,7 @@ def inventory(
     with warehouse.writer(raw.INVENTORY, hour.lake_partition, raw.INVENTORY_SCHEMA) as writer:
         count = write_rows(writer, rows, raw.INVENTORY_SCHEMA)
     log_summary(context, count, f"stock read at {_stamp(now)}", stats)
-    return _result(
+    return partition_result(
         warehouse, raw.INVENTORY, hour.lake_partition, raw.INVENTORY_SCHEMA, count, stats,
         read_at=_stamp(now),
     )  # fmt: skip
@@ -291,7 +273,7 @@ def inventory(
     partitions_def=customer_days,
     pool=POOL,
     kinds=KINDS,
-    metadata=_table(raw.ORDERS, raw.ORDERS_SCHEMA),
+    metadata=table_definition_metadata(raw.ORDERS, raw.ORDERS_SCHEMA),
     deps=AFTER_LOCATIONS,
 )
 def orders(
@@ -335,7 +317,7 @@ def orders(
         count = asyncio.run(fetch(writer))
     scope = f"orders updated since {_stamp(start)} ({'bulk' if bulk else 'paged'})"
     log_summary(context, count, scope, stats, counted)
-    return _result(
+    return partition_result(
         warehouse, raw.ORDERS, day.lake_partition, raw.ORDERS_SCHEMA, count, stats,
         window_start=_stamp(start), window_end=_stamp(end), bulk=bulk,
         api_orders_received=counted["orders received"],

@@ -9,13 +9,12 @@ from stampeding the API. A partition the API cannot truthfully serve fails and s
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
-import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field
 
@@ -30,7 +29,11 @@ from shelfops_pipeline.sources.square.reader import SQUARE_RAW, SquareReader
 from shelfops_pipeline.sources.square.resources import SquareResource
 from shelfops_pipeline.warehouse.connections import skip_unconnected
 from shelfops_pipeline.warehouse.lake import write_rows
-from shelfops_pipeline.warehouse.metadata import column_schema, log_summary, partition_metadata
+from shelfops_pipeline.warehouse.metadata import (
+    log_summary,
+    partition_result,
+    table_definition_metadata,
+)
 from shelfops_pipeline.warehouse.partitions import (
     BY_CUSTOMER,
     customer_day,
@@ -49,11 +52,6 @@ CLOSED_STATES = ("COMPLETED", "CANCELED")
 AFTER_LOCATIONS = [dg.AssetDep(SQUARE_RAW.stores, partition_mapping=BY_CUSTOMER)]
 
 square_reader = SquareReader()
-
-
-def _table(name: str, table_schema: pa.Schema) -> dict[str, Any]:
-    """Definition metadata, so the UI shows where a raw table lives and its columns."""
-    return {"dagster/table_name": name, "dagster/column_schema": column_schema(table_schema)}
 
 
 class CatalogSyncConfig(dg.Config):
@@ -79,21 +77,6 @@ def _failures_as_dagster(what: str, stats: CallStats) -> Iterator[None]:
         ) from error
 
 
-def _result(
-    warehouse: WarehouseResource,
-    table: str,
-    partition: Mapping[str, str],
-    schema: pa.Schema,
-    rows: int,
-    stats: CallStats,
-    **extra: Any,
-) -> dg.MaterializeResult:
-    path = warehouse.file(table, partition)
-    return dg.MaterializeResult(
-        metadata={**partition_metadata(table, path, schema, rows, stats), **extra}
-    )
-
-
 def _synced_locations(warehouse: WarehouseResource, customer_id: str) -> dict[str, Location]:
     locations = square_reader.locations(warehouse, customer_id)
     if not locations:
@@ -111,7 +94,7 @@ def _synced_locations(warehouse: WarehouseResource, customer_id: str) -> dict[st
     partitions_def=customers,
     pool=POOL,
     kinds=KINDS,
-    metadata=_table(raw.LOCATIONS, raw.LOCATIONS_SCHEMA),
+    metadata=table_definition_metadata(raw.LOCATIONS, raw.LOCATIONS_SCHEMA),
 )
 def locations(
     context: dg.AssetExecutionContext, square: SquareResource, warehouse: WarehouseResource
@@ -132,7 +115,7 @@ def locations(
     with warehouse.writer(raw.LOCATIONS, partition, raw.LOCATIONS_SCHEMA) as writer:
         count = write_rows(writer, rows, raw.LOCATIONS_SCHEMA)
     log_summary(context, count, "the current locations", stats)
-    return _result(warehouse, raw.LOCATIONS, partition, raw.LOCATIONS_SCHEMA, count, stats)
+    return partition_result(warehouse, raw.LOCATIONS, partition, raw.LOCATIONS_SCHEMA, count, stats)
 
 
 @dg.asset(
@@ -141,7 +124,7 @@ def locations(
     partitions_def=customer_days,
     pool=POOL,
     kinds=KINDS,
-    metadata=_table(raw.CATALOG, raw.CATALOG_SCHEMA),
+    metadata=table_definition_metadata(raw.CATALOG, raw.CATALOG_SCHEMA),
 )
 def catalog(
     context: dg.AssetExecutionContext,
@@ -190,7 +173,7 @@ def catalog(
         count = asyncio.run(fetch(writer))
     scope = "every item" if window.since is None else f"items changed after version {window.since}"
     log_summary(context, count, scope, stats, skipped)
-    return _result(
+    return partition_result(
         warehouse,
         raw.CATALOG,
         day.lake_partition,
@@ -234,7 +217,7 @@ async def _stock_at(
     partitions_def=customer_hours,
     pool=POOL,
     kinds=KINDS,
-    metadata=_table(raw.INVENTORY, raw.INVENTORY_SCHEMA),
+    metadata=table_definition_metadata(raw.INVENTORY, raw.INVENTORY_SCHEMA),
     deps=AFTER_LOCATIONS,
 )
 def inventory(
@@ -280,7 +263,7 @@ def inventory(
     with warehouse.writer(raw.INVENTORY, hour.lake_partition, raw.INVENTORY_SCHEMA) as writer:
         count = write_rows(writer, rows, raw.INVENTORY_SCHEMA)
     log_summary(context, count, f"stock at {_stamp(at)}", stats, counted)
-    return _result(
+    return partition_result(
         warehouse,
         raw.INVENTORY,
         hour.lake_partition,
@@ -298,7 +281,7 @@ def inventory(
     partitions_def=customer_days,
     pool=POOL,
     kinds=KINDS,
-    metadata=_table(raw.ORDERS, raw.ORDERS_SCHEMA),
+    metadata=table_definition_metadata(raw.ORDERS, raw.ORDERS_SCHEMA),
     deps=AFTER_LOCATIONS,
 )
 def orders(
@@ -334,7 +317,7 @@ def orders(
     ):
         count = asyncio.run(fetch(writer))
     log_summary(context, count, f"orders closed {_stamp(start)}..{_stamp(end)}", stats, counted)
-    return _result(
+    return partition_result(
         warehouse,
         raw.ORDERS,
         day.lake_partition,
