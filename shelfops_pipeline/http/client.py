@@ -162,7 +162,10 @@ class ApiClient:
         cost: float = 1.0,
     ) -> Any:
         """The decoded JSON of a 2xx reply; an undecodable body is retried as PayloadInvalid."""
-        reply = await self._call(method, path, params, json, kind, cost, decode=True)
+        # Through `request_json_reply`, so a subclass adjusting calls overrides one method.
+        reply = await self.request_json_reply(
+            method, path, params=params, json=json, kind=kind, cost=cost
+        )
         return reply.body
 
     async def request_json_reply(

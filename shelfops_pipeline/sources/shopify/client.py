@@ -100,21 +100,6 @@ class ShopifyApiClient(ApiClient):
             method, path, params=params, json=json, kind=kind, cost=cost
         )
 
-    async def request_json(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        kind: CallKind = "read",
-        cost: float = 1.0,
-    ) -> Any:
-        reply = await self.request_json_reply(
-            method, path, params=params, json=json, kind=kind, cost=cost
-        )
-        return reply.body
-
 
 def shopify_api_client(
     base_url: str, shop_domain: str, auth_headers: AuthHeaders, **options: Any
