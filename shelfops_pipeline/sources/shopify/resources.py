@@ -10,23 +10,18 @@ process.
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from pathlib import Path
 
-import dagster as dg
 from pydantic import Field
 
 from shelfops_pipeline.credentials.database import utc_now
 from shelfops_pipeline.credentials.errors import ConnectionNotFound
 from shelfops_pipeline.credentials.models import TokenSet
-from shelfops_pipeline.credentials.paths import shelfops_home, store_path
 from shelfops_pipeline.credentials.refresh import TokenRefresher
 from shelfops_pipeline.credentials.secret import Secret
 from shelfops_pipeline.credentials.store import CredentialStore
-from shelfops_pipeline.http.breaker import SHARED_BREAKERS, BreakerConfig
-from shelfops_pipeline.http.client import Timeouts
 from shelfops_pipeline.http.limiter import SHARED_LIMITERS, LimiterConfig, LimitKey
-from shelfops_pipeline.http.retry import RetryConfig, RetryPolicy
 from shelfops_pipeline.http.stats import CallStats
+from shelfops_pipeline.sources.api_resource import ApiResource
 from shelfops_pipeline.sources.shopify.client import (
     MAX_PAGE_SIZE,
     ShopifyClient,
@@ -45,7 +40,7 @@ ACCESS_TOKEN_HEADER = "X-Shopify-Access-Token"
 POINTS_BUDGET = "graphql_points"
 
 
-class ShopifyResource(dg.ConfigurableResource):
+class ShopifyResource(ApiResource):
     """Shopify Admin API access for the syncs, one shop connection per customer."""
 
     base_url: str = Field(
@@ -63,10 +58,6 @@ class ShopifyResource(dg.ConfigurableResource):
         description="OAuth app secret; pass dg.EnvVar('SHELFOPS_SHOPIFY_CLIENT_SECRET'), "
         "never a literal.",
     )
-    shelfops_home: str | None = Field(
-        default=None,
-        description="Data directory with the credential store; default SHELFOPS_HOME or ./data.",
-    )
     points_per_second: float = Field(
         default=100.0,
         gt=0,
@@ -81,25 +72,6 @@ class ShopifyResource(dg.ConfigurableResource):
     page_size: int = Field(
         default=MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Objects per page (max 250)."
     )
-    max_attempts: int = Field(default=6, ge=1, description="Tries per call, retries included.")
-    max_retry_seconds: float = Field(
-        default=300.0, gt=0, description="Time one call may spend retrying."
-    )
-    read_timeout_seconds: float = Field(
-        default=30.0, gt=0, description="Wait for a reply before retrying."
-    )
-    failure_threshold: int = Field(
-        default=5, ge=1, description="Consecutive failed calls that open a shop's circuit."
-    )
-    cool_down_seconds: float = Field(
-        default=30.0, gt=0, description="How long an open circuit fails fast before one trial call."
-    )
-
-    def _home(self) -> Path:
-        return Path(self.shelfops_home) if self.shelfops_home else shelfops_home()
-
-    def store(self) -> CredentialStore:
-        return CredentialStore(store_path(self._home()))
 
     def _refresher(self, store: CredentialStore, shop: str) -> TokenRefresher:
         def refresh(renewal: Secret) -> TokenSet:
@@ -140,19 +112,11 @@ class ShopifyResource(dg.ConfigurableResource):
             shop,
             auth_headers,
             refresh_auth=refresh_auth,
-            timeouts=Timeouts(read=self.read_timeout_seconds),
-            retry=RetryPolicy(
-                RetryConfig(
-                    max_attempts=self.max_attempts, max_elapsed_seconds=self.max_retry_seconds
-                )
-            ),
             limiter=SHARED_LIMITERS.bucket(
                 LimitKey(SOURCE, shop, POINTS_BUDGET),
                 LimiterConfig(rate_per_second=self.points_per_second, capacity=self.bucket_points),
             ),
-            breaker=SHARED_BREAKERS.breaker(
-                SOURCE, shop, BreakerConfig(self.failure_threshold, self.cool_down_seconds)
-            ),
+            **self.call_options(SOURCE, shop),
             stats=stats,
         )
         async with api:

@@ -9,22 +9,17 @@ every other client in the process.
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from pathlib import Path
 
-import dagster as dg
 from pydantic import Field
 
 from shelfops_pipeline.credentials.errors import ConnectionNotFound
 from shelfops_pipeline.credentials.models import TokenSet
-from shelfops_pipeline.credentials.paths import shelfops_home, store_path
 from shelfops_pipeline.credentials.refresh import TokenRefresher
 from shelfops_pipeline.credentials.secret import Secret
 from shelfops_pipeline.credentials.store import CredentialStore
-from shelfops_pipeline.http.breaker import SHARED_BREAKERS, BreakerConfig
-from shelfops_pipeline.http.client import Timeouts
 from shelfops_pipeline.http.limiter import SHARED_LIMITERS, LimiterConfig, LimitKey
-from shelfops_pipeline.http.retry import RetryConfig, RetryPolicy
 from shelfops_pipeline.http.stats import CallStats
+from shelfops_pipeline.sources.api_resource import ApiResource
 from shelfops_pipeline.sources.square.client import SOURCE, SquareClient, square_api_client
 from shelfops_pipeline.sources.square.oauth import (
     PRODUCTION_BASE_URL,
@@ -34,7 +29,7 @@ from shelfops_pipeline.sources.square.oauth import (
 )
 
 
-class SquareResource(dg.ConfigurableResource):
+class SquareResource(ApiResource):
     """Square API access for the syncs, one merchant connection per customer."""
 
     base_url: str = Field(
@@ -50,10 +45,6 @@ class SquareResource(dg.ConfigurableResource):
         default=None,
         description="OAuth app secret; pass dg.EnvVar('SHELFOPS_SQUARE_CLIENT_SECRET'), never a literal.",
     )
-    shelfops_home: str | None = Field(
-        default=None,
-        description="Data directory with the credential store; default SHELFOPS_HOME or ./data.",
-    )
     requests_per_second: float = Field(
         default=10.0, gt=0, description="Client-side budget per merchant; slowed further by 429s."
     )
@@ -63,25 +54,6 @@ class SquareResource(dg.ConfigurableResource):
     page_size: int = Field(
         default=1000, ge=1, le=1000, description="Items per page (Square allows 1000)."
     )
-    max_attempts: int = Field(default=6, ge=1, description="Tries per call, retries included.")
-    max_retry_seconds: float = Field(
-        default=300.0, gt=0, description="Time one call may spend retrying."
-    )
-    read_timeout_seconds: float = Field(
-        default=30.0, gt=0, description="Wait for a reply before retrying."
-    )
-    failure_threshold: int = Field(
-        default=5, ge=1, description="Consecutive failed calls that open a merchant's circuit."
-    )
-    cool_down_seconds: float = Field(
-        default=30.0, gt=0, description="How long an open circuit fails fast before one trial call."
-    )
-
-    def _home(self) -> Path:
-        return Path(self.shelfops_home) if self.shelfops_home else shelfops_home()
-
-    def store(self) -> CredentialStore:
-        return CredentialStore(store_path(self._home()))
 
     def _refresher(self, store: CredentialStore) -> TokenRefresher:
         def refresh(refresh_token: Secret) -> TokenSet:
@@ -119,19 +91,11 @@ class SquareResource(dg.ConfigurableResource):
             merchant,
             auth_headers,
             refresh_auth=refresh_auth,
-            timeouts=Timeouts(read=self.read_timeout_seconds),
-            retry=RetryPolicy(
-                RetryConfig(
-                    max_attempts=self.max_attempts, max_elapsed_seconds=self.max_retry_seconds
-                )
-            ),
             limiter=SHARED_LIMITERS.bucket(
                 LimitKey(SOURCE, merchant),
                 LimiterConfig(rate_per_second=self.requests_per_second, capacity=self.burst),
             ),
-            breaker=SHARED_BREAKERS.breaker(
-                SOURCE, merchant, BreakerConfig(self.failure_threshold, self.cool_down_seconds)
-            ),
+            **self.call_options(SOURCE, merchant),
             stats=stats,
         )
         async with api:
