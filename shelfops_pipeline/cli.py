@@ -10,6 +10,7 @@ import click
 from shelfops_pipeline.credentials.cli import connect, connections, keys
 from shelfops_pipeline.sandbox.cli import sandbox
 from shelfops_pipeline.webhooks.cli import webhooks
+from shelfops_pipeline.webhooks.connection_cli import remove, subscribe
 
 # Commands that load the Dagster code location, imported only when run (or listed by --help):
 # that import takes seconds, which `shelfops sandbox serve` and `connect` should not pay.
@@ -51,6 +52,8 @@ cli.add_command(connect)
 cli.add_command(connections)
 cli.add_command(keys)
 cli.add_command(webhooks)
+connections.add_command(remove)
+webhooks.add_command(subscribe)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import os
 
 import dagster as dg
 
+from shelfops_pipeline.alerts.sensors import run_failure_alert_sensor
 from shelfops_pipeline.sources.shopify.assets import shopify_assets, shopify_reader
 from shelfops_pipeline.sources.shopify.oauth import BASE_URL_ENV as SHOPIFY_BASE_URL_ENV
 from shelfops_pipeline.sources.shopify.oauth import (
@@ -32,7 +33,7 @@ defs = dg.Definitions(
     asset_checks=[*build_unified_checks(readers), *webhook_checks],
     jobs=warehouse_jobs,
     schedules=warehouse_schedules,
-    sensors=[connected_customers_sensor, webhook_events_sensor],
+    sensors=[connected_customers_sensor, webhook_events_sensor, run_failure_alert_sensor],
     resources={
         # The OAuth app (SHELFOPS_SQUARE_CLIENT_ID/_SECRET) is read from the run's environment
         # when a token needs refreshing, so a backfill submitted from a shell without the secret

@@ -74,7 +74,7 @@ def test_connect_with_approve_stores_a_working_encrypted_connection(oauth: OAuth
     connection = CredentialStore().find(customer, "square")
     assert connection is not None
     assert output.splitlines()[0] == f"Open this URL to authorize ShelfOps for customer {customer}:"
-    assert output.splitlines()[-1].startswith(
+    assert output.splitlines()[-2].startswith(
         f"connected {connection.id}: customer {customer}, Square merchant {merchant}, "
         "scopes MERCHANT_PROFILE_READ ITEMS_READ INVENTORY_READ ORDERS_READ PAYMENTS_READ, "
         "token expires "

@@ -17,18 +17,13 @@ from typing import Any
 import dagster as dg
 import pytest
 from conftest import FROZEN_NOW
-from warehouse_helpers import QUIET, Lakehouse, day_key, lakehouse
+from warehouse_helpers import QUIET, Lakehouse, connect_shops, day_key, lakehouse
 
-from shelfops_pipeline.credentials.models import TokenSet
-from shelfops_pipeline.credentials.paths import store_path
-from shelfops_pipeline.credentials.secret import Secret
-from shelfops_pipeline.credentials.store import CredentialStore
 from shelfops_pipeline.sandbox.shopify.bulk import BulkSettings
 from shelfops_pipeline.sandbox.shopify.endpoint import GraphQLSettings
 from shelfops_pipeline.sandbox.shopify.model import ShopifyView
 from shelfops_pipeline.sandbox.truth import COLUMNS, truth_lines
 from shelfops_pipeline.sources.shopify.assets import shopify_assets, shopify_reader
-from shelfops_pipeline.sources.shopify.resources import ShopifyResource
 from shelfops_pipeline.sources.square.assets import square_assets, square_reader
 from shelfops_pipeline.warehouse.assets import build_unified_assets
 from shelfops_pipeline.warehouse.checks import build_unified_checks
@@ -65,30 +60,11 @@ class Synced:
         return result
 
 
-def _connect_shops(house: Lakehouse, base_url: str) -> dict[str, str]:
-    store = CredentialStore(store_path(house.home))
-    connected = {}
-    for shop in house.world.shops:
-        app = house.sandbox.shopify_tokens.custom_apps[shop.domain]
-        store.upsert_connection(
-            customer_id=shop.customer_id,
-            source="shopify",
-            account=shop.domain,
-            scopes=["read_products", "read_inventory", "read_locations", "read_orders"],
-            tokens=TokenSet(Secret(app.access_token), None),
-        )
-        connected[shop.customer_id] = shop.domain
-    house.resources["shopify"] = ShopifyResource(
-        base_url=f"{base_url}/shopify/{{handle}}", shelfops_home=str(house.home)
-    )
-    return connected
-
-
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     with lakehouse(tmp_path_factory.mktemp("home")) as house:
         base_url = house.resources["square"].base_url.removesuffix("/square")
-        shops = _connect_shops(house, base_url)
+        shops = connect_shops(house, base_url)
         both = next(c for c in shops if c in house.customers)
         shopify_only = next(c for c in shops if c not in house.customers)
         house.instance.add_dynamic_partitions("customers", [shopify_only])
@@ -222,7 +198,7 @@ def test_a_failed_bulk_export_fails_the_partition_and_writes_nothing(tmp_path: P
     failing = GraphQLSettings(bulk=BulkSettings(objects_per_second=100_000, fail_after_objects=25))
     with lakehouse(tmp_path, shopify=failing) as house:
         base_url = house.resources["square"].base_url.removesuffix("/square")
-        shops = _connect_shops(house, base_url)
+        shops = connect_shops(house, base_url)
         customer = next(c for c in shops if c not in house.customers)
         house.instance.add_dynamic_partitions("customers", [customer])
         Synced(house, "", customer).materialize(["shopify/locations", "stores"], customer)

@@ -62,7 +62,7 @@ def test_connect_with_approve_stores_a_working_encrypted_connection(
     assert output.splitlines()[0] == (
         f"Open this URL to install the ShelfOps app for customer {running.customer}:"
     )
-    assert output.splitlines()[-1].startswith(
+    assert output.splitlines()[-2].startswith(
         f"connected {connection.id}: customer {running.customer}, Shopify shop "
         "harbor-pantry.myshopify.com, scopes read_products read_orders read_all_orders "
         "read_inventory read_locations, token expires "

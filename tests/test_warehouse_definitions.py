@@ -19,6 +19,7 @@ def test_the_code_location_loads_with_its_jobs_schedules_and_sensor() -> None:
     assert {s.name for s in defs.sensors or ()} == {
         "connected_customers_sensor",
         "webhook_events_sensor",
+        "run_failure_alert_sensor",
     }
 
 

@@ -165,6 +165,7 @@ def test_the_schedules_and_the_customer_sensor_are_served(ui: httpx.Client) -> N
     assert {s["name"] for s in location["sensors"]} == {
         "connected_customers_sensor",
         "webhook_events_sensor",
+        "run_failure_alert_sensor",
     }
 
 

@@ -40,10 +40,10 @@ class Scene:
         self, cursor: str | None, warehouse: WarehouseResource | None = None
     ) -> dg.SensorResult | dg.SkipReason:
         resources = {**self.house.resources, "warehouse": warehouse or self.house.warehouse}
-        context = dg.build_sensor_context(
+        with dg.build_sensor_context(
             instance=self.house.instance, cursor=cursor, definitions=self.defs, resources=resources
-        )
-        result = webhook_events_sensor(context)
+        ) as context:
+            result = webhook_events_sensor(context)
         assert isinstance(result, dg.SensorResult | dg.SkipReason)
         return result
 

@@ -31,6 +31,7 @@ from shelfops_pipeline.sandbox.runner import serve_in_thread
 from shelfops_pipeline.sandbox.server import Sandbox, build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
 from shelfops_pipeline.sandbox.shopify.endpoint import GraphQLSettings
+from shelfops_pipeline.sources.shopify.resources import ShopifyResource
 from shelfops_pipeline.sources.square.assets import square_assets, square_reader
 from shelfops_pipeline.sources.square.oauth import SquareApp, SquareOAuth, approve_in_sandbox
 from shelfops_pipeline.sources.square.resources import SquareResource
@@ -175,3 +176,24 @@ def lakehouse(home: Path, shopify: GraphQLSettings | None = None) -> Iterator[La
             with dg.DagsterInstance.ephemeral(tempdir=str(home / "dagster")) as instance:
                 instance.add_dynamic_partitions("customers", sorted(customers))
                 yield Lakehouse(sandbox, home, instance, resources, customers)
+
+
+def connect_shops(house: Lakehouse, base_url: str) -> dict[str, str]:
+    """Connect every shop with its custom app's token and add the Shopify resource: the
+    customer id of each shop, to its domain."""
+    store = CredentialStore(store_path(house.home))
+    connected = {}
+    for shop in house.world.shops:
+        app = house.sandbox.shopify_tokens.custom_apps[shop.domain]
+        store.upsert_connection(
+            customer_id=shop.customer_id,
+            source="shopify",
+            account=shop.domain,
+            scopes=["read_products", "read_inventory", "read_locations", "read_orders"],
+            tokens=TokenSet(Secret(app.access_token), None),
+        )
+        connected[shop.customer_id] = shop.domain
+    house.resources["shopify"] = ShopifyResource(
+        base_url=f"{base_url}/shopify/{{handle}}", shelfops_home=str(house.home)
+    )
+    return connected

@@ -29,6 +29,7 @@ from shelfops_pipeline.sources.square.oauth import (
     SquareOAuth,
     approve_in_sandbox,
 )
+from shelfops_pipeline.webhooks.connection_cli import WEBHOOKS_URL_ENV, subscribe_after_connect
 
 TABLE_COLUMNS = (
     "ID", "CUSTOMER", "SOURCE", "ACCOUNT", "SCOPES", "TOKEN EXPIRES IN", "STATUS", "LAST ERROR",
@@ -122,10 +123,18 @@ def connect() -> None:
     help="ShelfOps sandbox only: approve at once as --merchant-id (demos, tests).",
 )
 @click.option("--merchant-id", help="The merchant --approve approves as.")
+@click.option(
+    "--webhooks-url",
+    "webhooks_url",
+    envvar=WEBHOOKS_URL_ENV,
+    show_envvar=True,
+    help="Public base URL of `shelfops webhooks serve`; when set, the receiver is subscribed "
+    "to this account's events.",
+)
 def connect_square(
     customer_id: str, base_url: str, client_id: str | None, client_secret: str | None,
     scopes: tuple[str, ...], port: int, timeout_seconds: float, approve: bool,
-    merchant_id: str | None,
+    merchant_id: str | None, webhooks_url: str | None,
 ) -> None:  # fmt: skip
     """Authorize a Square merchant for a customer and store its tokens, encrypted."""
     if approve != bool(merchant_id):
@@ -152,6 +161,7 @@ def connect_square(
         f"{connection.account}, scopes {' '.join(connection.scopes)}, token expires {expiry} "
         f"(in {expires_in(connection.expires_at, datetime.now(UTC))})"
     )
+    subscribe_after_connect(store, connection, webhooks_url, base_url)
 
 
 @connect.command("shopify")
@@ -206,10 +216,18 @@ def connect_square(
     is_flag=True,
     help="The merchant's own app: use the client-credentials grant, no install page.",
 )
+@click.option(
+    "--webhooks-url",
+    "webhooks_url",
+    envvar=WEBHOOKS_URL_ENV,
+    show_envvar=True,
+    help="Public base URL of `shelfops webhooks serve`; when set, the receiver is subscribed "
+    "to this account's events.",
+)
 def connect_shopify(
     customer_id: str, shop: str, base_url: str, client_id: str | None,
     client_secret: str | None, scopes: tuple[str, ...], port: int, timeout_seconds: float,
-    approve: bool, client_credentials: bool,
+    approve: bool, client_credentials: bool, webhooks_url: str | None,
 ) -> None:  # fmt: skip
     """Install the app on a Shopify shop for a customer and store its tokens, encrypted."""
     if approve and client_credentials:
@@ -230,6 +248,7 @@ def connect_shopify(
         f"{connection.account}, scopes {' '.join(connection.scopes)}, token expires {expiry} "
         f"(in {expires_in(connection.expires_at, datetime.now(UTC))})"
     )
+    subscribe_after_connect(store, connection, webhooks_url, base_url)
 
 
 def _install(

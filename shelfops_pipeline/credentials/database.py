@@ -15,7 +15,7 @@ from pathlib import Path
 from shelfops_pipeline.credentials.errors import CredentialStoreError
 
 BUSY_TIMEOUT_SECONDS = 60.0
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS connections (
     id TEXT PRIMARY KEY,
@@ -38,6 +38,15 @@ CREATE TABLE IF NOT EXISTS oauth_states (
     customer_id TEXT NOT NULL,
     source TEXT NOT NULL,
     expires_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhook_subscriptions (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL CHECK (source IN ('square', 'shopify')),
+    connection_id TEXT,
+    notification_url TEXT NOT NULL,
+    topics TEXT NOT NULL,
+    signature_key TEXT,
+    created_at TEXT NOT NULL
 );
 """
 

@@ -25,6 +25,13 @@ class CredentialKeyError(CredentialError):
     """The encryption keys are missing or malformed, or cannot decrypt a stored secret."""
 
 
+def undecryptable_signature_key(subscription_id: str) -> CredentialKeyError:
+    return CredentialKeyError(
+        f"the signature key of webhook subscription {subscription_id} cannot be decrypted with "
+        "SHELFOPS_ENCRYPTION_KEYS; put the key it was stored with back in the list"
+    )
+
+
 class CredentialStoreError(CredentialError):
     """The credential store file cannot be opened or written."""
 

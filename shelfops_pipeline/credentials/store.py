@@ -17,7 +17,11 @@ from typing import Any
 from cryptography.fernet import InvalidToken, MultiFernet
 
 from shelfops_pipeline.credentials.database import Database, from_text, to_text, utc_now
-from shelfops_pipeline.credentials.errors import ConnectionNotFound, CredentialKeyError
+from shelfops_pipeline.credentials.errors import (
+    ConnectionNotFound,
+    CredentialKeyError,
+    undecryptable_signature_key,
+)
 from shelfops_pipeline.credentials.keys import KEYS_ENV, load_keys
 from shelfops_pipeline.credentials.models import (
     SOURCES,
@@ -280,8 +284,36 @@ class CredentialStore:
                         f"UPDATE connections SET {column} = ? WHERE id = ?", (fresh, row["id"])
                     )
                     rotated += 1
+            rotated += self._rotate_signature_keys(db)
         logger.info("re-encrypted %d stored secrets with the newest key", rotated)
         return rotated
+
+    def _rotate_signature_keys(self, db: sqlite3.Connection) -> int:
+        rows = db.execute(
+            "SELECT id, signature_key FROM webhook_subscriptions WHERE signature_key IS NOT NULL"
+        ).fetchall()
+        for row in rows:
+            try:
+                fresh = self.keys.rotate(row["signature_key"].encode("ascii")).decode("ascii")
+            except InvalidToken as error:
+                raise undecryptable_signature_key(row["id"]) from error
+            db.execute(
+                "UPDATE webhook_subscriptions SET signature_key = ? WHERE id = ?",
+                (fresh, row["id"]),
+            )
+        return len(rows)
+
+    def remove(self, connection_id: str) -> ConnectionInfo:
+        """Forget a connection and its tokens (its webhook subscriptions are removed first, by
+        the caller, while the tokens can still authorize that)."""
+        with self.database.writing() as db:
+            info = _info(self._row(db, connection_id))
+            db.execute(
+                "DELETE FROM webhook_subscriptions WHERE connection_id = ?", (connection_id,)
+            )
+            db.execute("DELETE FROM connections WHERE id = ?", (connection_id,))
+        logger.info("removed the %s", info.describe())
+        return info
 
     def list(self) -> list[Connection]:
         """Every connection with its decrypted tokens."""

@@ -13,6 +13,7 @@ from shelfops_pipeline.credentials.store import CredentialStore
 from shelfops_pipeline.sandbox.runner import serve_in_thread
 from shelfops_pipeline.sandbox.server import Sandbox, build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
+from shelfops_pipeline.sandbox.square.subscription_delivery import SubscriptionFeed
 from shelfops_pipeline.sources.square.oauth import (
     BASE_URL_ENV,
     CLIENT_ID_ENV,
@@ -59,9 +60,17 @@ class DemoSandbox:
 
 
 @contextmanager
-def serve_demo_sandbox(port: int = 0) -> Iterator[DemoSandbox]:
-    """The demo world on the real clock, served on loopback until the block ends."""
-    sandbox = build_sandbox(SandboxSettings(seed=DEMO_SEED, scale=DEMO_SCALE))
+def serve_demo_sandbox(
+    port: int = 0, feeds: tuple[SubscriptionFeed, SubscriptionFeed] | None = None
+) -> Iterator[DemoSandbox]:
+    """The demo world on the real clock, served on loopback until the block ends; with `feeds`
+    (Square's, Shopify's) it posts live webhooks to the subscriptions made through its APIs."""
+    square_feed, shopify_feed = feeds or (None, None)
+    sandbox = build_sandbox(
+        SandboxSettings(seed=DEMO_SEED, scale=DEMO_SCALE),
+        subscription_feed=square_feed,
+        shopify_subscription_feed=shopify_feed,
+    )
     with serve_in_thread(sandbox.app, port) as base_url:
         yield DemoSandbox(sandbox, base_url)
 

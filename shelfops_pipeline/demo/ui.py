@@ -1,4 +1,5 @@
-"""`shelfops ui` (`make ui`): the Dagster UI on loopback, against a running demo sandbox.
+"""`shelfops ui` (`make ui`): the Dagster UI on loopback, against a running demo sandbox that
+posts live webhooks to a receiver served beside it.
 
 The sandbox issues OAuth tokens in memory, so the demo merchants are connected again to the one
 served here; every run launched from the UI (and every schedule and sensor tick of the daemon
@@ -18,8 +19,15 @@ import click
 from shelfops_pipeline.credentials.errors import CredentialError
 from shelfops_pipeline.credentials.keys import load_keys
 from shelfops_pipeline.credentials.store import CredentialStore
+from shelfops_pipeline.demo.live import (
+    LIVE_INTERVAL_SECONDS,
+    SHOPIFY_FEED,
+    SQUARE_FEED,
+    live_webhooks,
+)
 from shelfops_pipeline.demo.merchants import connect_merchants, serve_demo_sandbox
 from shelfops_pipeline.warehouse.instance import DAGSTER_HOME_ENV, dagster_home
+from shelfops_pipeline.webhooks.settings import DEFAULT_PORT as DEFAULT_WEBHOOKS_PORT
 
 STOP_TIMEOUT_SECONDS = 30.0
 
@@ -67,8 +75,12 @@ def dagster_dev_command(workspace: Path, port: int) -> list[str]:
     default=Path("workspace.yaml"),
     show_default=True,
 )
-def ui(port: int, sandbox_port: int, workspace: Path) -> None:
-    """Serve the demo sandbox and the Dagster UI on 127.0.0.1 until Ctrl-C."""
+@click.option(
+    "--webhooks-port", type=click.IntRange(1, 65535), default=DEFAULT_WEBHOOKS_PORT,
+    show_default=True, help="Where the webhook receiver serves the sandbox's live events.",
+)  # fmt: skip
+def ui(port: int, sandbox_port: int, workspace: Path, webhooks_port: int) -> None:
+    """Serve the demo sandbox, its live webhooks and the Dagster UI on 127.0.0.1 until Ctrl-C."""
     try:
         store = CredentialStore(keys=load_keys())
     except CredentialError as error:
@@ -79,13 +91,21 @@ def ui(port: int, sandbox_port: int, workspace: Path) -> None:
     try:
         with ExitStack() as stack:
             try:
-                sandbox = stack.enter_context(serve_demo_sandbox(sandbox_port))
+                sandbox = stack.enter_context(
+                    serve_demo_sandbox(sandbox_port, (SQUARE_FEED, SHOPIFY_FEED))
+                )
+                connect_merchants(sandbox, store)
+                subscribed = stack.enter_context(live_webhooks(sandbox, store, webhooks_port))
             except RuntimeError as error:
                 raise click.ClickException(
-                    f"{error} (is `make sandbox` or another `make ui` running? set SANDBOX_PORT)"
+                    f"{error} (is `make sandbox` or another `make ui` running? set SANDBOX_PORT "
+                    "or --webhooks-port)"
                 ) from None
-            connect_merchants(sandbox, store)
             click.echo(f"sandbox serving at {sandbox.square_url}; demo merchants connected")
+            click.echo(
+                f"{subscribed.describe()}; new sales arrive every {LIVE_INTERVAL_SECONDS:g} s "
+                "and webhook_events_sensor applies them to transactions"
+            )
             env = {**os.environ, **sandbox.env(), DAGSTER_HOME_ENV: str(home)}
             process = subprocess.Popen(
                 dagster_dev_command(workspace, port), env=env, start_new_session=True

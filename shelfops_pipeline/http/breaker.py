@@ -4,7 +4,8 @@ Closed: calls pass; `failure_threshold` consecutive failed attempts (5xx, timeou
 garbled replies) open it. Open: calls fail fast with `CircuitOpen` until `cool_down_seconds`
 pass. Half-open: one trial call goes through; success closes the circuit, failure reopens it.
 Any reply that is not the provider's fault (2xx, 4xx, 429) counts as success. Breakers are kept
-per account, so one merchant's outage never blocks or slows another's sync.
+per account, so one merchant's outage never blocks or slows another's sync. Listeners hear when a
+closed circuit opens (for alerts); a listener that fails is logged and never fails the call.
 """
 
 import logging
@@ -19,6 +20,20 @@ from shelfops_pipeline.http.errors import ApiError, CircuitOpen
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class CircuitOpened:
+    """A closed circuit just opened: which account, after how many failures, the last one."""
+
+    source: str
+    account: str
+    failures: int
+    last_failure: str
+    cool_down_seconds: float
+
+
+OpenListener = Callable[[CircuitOpened], None]
 
 
 @dataclass(frozen=True)
@@ -50,11 +65,13 @@ class CircuitBreaker:
         config: BreakerConfig | None = None,
         *,
         clock: Clock = time.monotonic,
+        on_open: OpenListener | None = None,
     ) -> None:
         self.source = source
         self.account = account
         self.config = config or BreakerConfig()
         self._clock = clock
+        self._on_open = on_open
         self._lock = threading.Lock()
         self._state = CircuitState.CLOSED
         self._failures = 0
@@ -92,6 +109,7 @@ class CircuitBreaker:
             self._trial_running = False
 
     def record_failure(self, error: ApiError) -> None:
+        opened = None
         with self._lock:
             self._failures += 1
             self._last_failure = error.summary
@@ -107,9 +125,20 @@ class CircuitBreaker:
                         self._failures,
                         self._last_failure,
                     )
+                if self._state is CircuitState.CLOSED:
+                    opened = CircuitOpened(
+                        self.source,
+                        self.account,
+                        self._failures,
+                        self._last_failure,
+                        self.config.cool_down_seconds,
+                    )
                 self._state = CircuitState.OPEN
                 self._opened_at = self._clock()
                 self._trial_running = False
+        # Outside the lock: a listener may take its time (an alert post) or call back in.
+        if opened is not None and self._on_open is not None:
+            self._on_open(opened)
 
     def release(self) -> None:
         """A call ended without a verdict (cancelled); a half-open circuit may trial again."""
@@ -136,12 +165,32 @@ class CircuitBreaker:
 
 
 class BreakerRegistry:
-    """One breaker per (source, account) for the whole process."""
+    """One breaker per (source, account) for the whole process, and who hears them open."""
 
     def __init__(self, *, clock: Clock = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._breakers: dict[tuple[str, str], CircuitBreaker] = {}
+        self._listeners: list[OpenListener] = []
+
+    def add_open_listener(self, listener: OpenListener) -> None:
+        """Call `listener` whenever one of this registry's closed circuits opens."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_open_listener(self, listener: OpenListener) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def _opened(self, event: CircuitOpened) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # a listener's failure must not fail the provider call
+                logger.exception("an open-circuit listener failed for %s", event.account)
 
     def breaker(
         self, source: str, account: str, config: BreakerConfig | None = None
@@ -151,7 +200,9 @@ class BreakerRegistry:
             key = (source, account)
             found = self._breakers.get(key)
             if found is None:
-                found = CircuitBreaker(source, account, config, clock=self._clock)
+                found = CircuitBreaker(
+                    source, account, config, clock=self._clock, on_open=self._opened
+                )
                 self._breakers[key] = found
             return found
 

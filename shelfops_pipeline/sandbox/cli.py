@@ -20,6 +20,7 @@ from shelfops_pipeline.sandbox.settings import SandboxSettings
 from shelfops_pipeline.sandbox.shopify.app_credentials import public_app_credentials
 from shelfops_pipeline.sandbox.shopify.webhook_events import shopify_recent_events
 from shelfops_pipeline.sandbox.square.serialize import SquareSerializer
+from shelfops_pipeline.sandbox.square.subscription_delivery import SubscriptionFeed
 from shelfops_pipeline.sandbox.square.webhook_events import square_recent_events
 from shelfops_pipeline.sandbox.square.webhook_signing import square_message
 from shelfops_pipeline.sandbox.timestamps import parse_rfc3339
@@ -38,6 +39,8 @@ from shelfops_pipeline.sandbox.world.config import SCALES
 DEFAULT_PORT = 8750
 DEFAULT_CA_FILE = Path(tempfile.gettempdir()) / "shelfops-sandbox-ca.pem"
 PROVIDERS = ("square", "shopify")
+# Subscription feeds post to each subscription's own URL; their template's target is never used.
+SUBSCRIBED_URLS = "http://subscribed.invalid/"
 
 
 class _Instant(click.ParamType):
@@ -124,7 +127,8 @@ def sandbox() -> None:
 @click.option(
     "--live",
     is_flag=True,
-    help="Post webhooks for the world's changes as they happen (real clock).",
+    help="Post webhooks for the world's changes as they happen (real clock) to the URLs "
+    "subscribed through the Square and Shopify APIs, and to the targets below.",
 )
 @click.option(
     "--webhook-target", metavar="URL", default=None, help="Where --live posts Square webhooks."
@@ -166,8 +170,17 @@ def serve(
     settings = SandboxSettings(
         seed=seed, scale=scale, frozen_at=frozen_at, days=days, faults=fault_config
     )
-    built = build_sandbox(settings, square_live, shopify_live=shopify_live)
-    _announce(built, port, square_live, shopify_live)
+    square_subscribed, shopify_subscribed = _subscription_feeds(
+        seed, live, webhook_interval, webhooks
+    )
+    built = build_sandbox(
+        settings,
+        square_live,
+        shopify_live=shopify_live,
+        subscription_feed=square_subscribed,
+        shopify_subscription_feed=shopify_subscribed,
+    )
+    _announce(built, port, square_live, shopify_live, live)
     access_log = log_level == "debug"
     if tls_port is None:
         uvicorn.run(
@@ -198,8 +211,6 @@ def _live_feeds(
         raise click.UsageError(
             "--live sends webhooks as the real clock moves; it cannot be used with --now"
         )
-    if not square_target and not shopify_target:
-        raise click.UsageError("--live needs --webhook-target URL or --shopify-webhook-target URL")
     square_live = shopify_live = None
     if square_target:
         config, square_signer = webhooks.square(square_target, seed)
@@ -211,8 +222,24 @@ def _live_feeds(
     return square_live, shopify_live
 
 
+def _subscription_feeds(
+    seed: int, live: bool, interval: float, webhooks: WebhookOptions
+) -> tuple[SubscriptionFeed | None, SubscriptionFeed | None]:
+    """With --live, both providers' events go to their webhook subscriptions' URLs too."""
+    if not live:
+        return None, None
+    return (
+        SubscriptionFeed(webhooks.square_delivery(SUBSCRIBED_URLS, seed), interval),
+        SubscriptionFeed(webhooks.shopify_delivery(SUBSCRIBED_URLS, seed), interval),
+    )
+
+
 def _announce(
-    built: Sandbox, port: int, square_live: LiveWebhooks | None, shopify_live: LiveWebhooks | None
+    built: Sandbox,
+    port: int,
+    square_live: LiveWebhooks | None,
+    shopify_live: LiveWebhooks | None,
+    live: bool,
 ) -> None:
     """Tell the user what is served where; never a token or a secret."""
     world = built.world
@@ -235,6 +262,10 @@ def _announce(
                 f"sandbox: live {name} webhooks to {feed.config.target_url} "
                 f"every {feed.interval_seconds:g} s"
             )
+    if live:
+        click.echo(
+            "sandbox: live webhooks to every URL subscribed through the Square and Shopify APIs"
+        )
 
 
 @sandbox.command("send-webhooks")

@@ -26,6 +26,10 @@ from shelfops_pipeline.sandbox.settings import SandboxSettings
 from shelfops_pipeline.sandbox.shopify.admin_errors import AdminApiError, admin_error_response
 from shelfops_pipeline.sandbox.shopify.app import ShopifyApi
 from shelfops_pipeline.sandbox.shopify.fault_errors import is_shopify_path, render_shopify_error
+from shelfops_pipeline.sandbox.shopify.subscription_delivery import (
+    app_secrets,
+    shopify_subscription_webhooks,
+)
 from shelfops_pipeline.sandbox.shopify.tokens import ShopifyTokens
 from shelfops_pipeline.sandbox.shopify.webhook_events import shopify_events_between
 from shelfops_pipeline.sandbox.square.app import SquareApi
@@ -101,9 +105,10 @@ def _lifespan(
     shopify_live: LiveWebhooks | None,
     subscriptions: WebhookSubscriptions,
     subscription_feed: SubscriptionFeed | None,
+    shopify_subscription_feed: SubscriptionFeed | None,
 ) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
-    """Feed live Square and Shopify webhooks while the server runs, if asked to (Square's also to
-    every enabled webhook subscription); stop Shopify's bulk operations when it stops."""
+    """Feed live Square and Shopify webhooks while the server runs, if asked to (each provider's
+    also to its webhook subscriptions); stop Shopify's bulk operations when it stops."""
     serializer = SquareSerializer(world.seed)
 
     def square_messages(start: datetime, end: datetime) -> list[WebhookMessage]:
@@ -130,6 +135,16 @@ def _lifespan(
                         square_messages, subscriptions, subscription_feed, world.now
                     )
                 )
+            if shopify_subscription_feed is not None:
+                await stack.enter_async_context(
+                    shopify_subscription_webhooks(
+                        shopify_messages,
+                        shopify.graphql.webhooks,
+                        shopify_subscription_feed,
+                        app_secrets(shopify.tokens),
+                        world.now,
+                    )
+                )
             yield
 
     return lifespan
@@ -148,12 +163,14 @@ def build_sandbox(
     clock: SandboxClock | None = None,
     shopify_live: LiveWebhooks | None = None,
     subscription_feed: SubscriptionFeed | None = None,
+    shopify_subscription_feed: SubscriptionFeed | None = None,
 ) -> Sandbox:
     """The sandbox for `settings`; with `live` (`shopify_live`), it posts Square (Shopify)
     webhooks while it is served.
 
     Square events also go to the URLs of the webhook subscriptions made through its API, paced by
-    `subscription_feed` (default: like `live`; none when neither is given).
+    `subscription_feed` (default: like `live`; none when neither is given); Shopify events to the
+    shops' subscriptions, paced by `shopify_subscription_feed` (default: like `shopify_live`).
 
     `clock` replaces the one `settings.frozen_at` describes (tests move a frozen clock).
     """
@@ -187,6 +204,8 @@ def build_sandbox(
             shopify_live,
             square.subscriptions,
             subscription_feed or (SubscriptionFeed.like(live) if live else None),
+            shopify_subscription_feed
+            or (SubscriptionFeed.like(shopify_live) if shopify_live else None),
         ),
     )
 

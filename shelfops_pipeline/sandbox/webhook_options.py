@@ -61,30 +61,36 @@ class WebhookOptions:
                 f"no webhook signature key: pass --signature-key or set {SIGNATURE_KEY_ENV}"
             )
         signer = SquareWebhookSigner(self.signature_key, self.notification_url or target)
+        return self.square_delivery(target, seed), signer
+
+    def square_delivery(self, target: str, seed: int) -> DeliveryConfig:
+        """Square's retry timing and timeout, unsigned (subscriptions bring their own keys)."""
         horizon = _or(self.retry_horizon_minutes, SQUARE_RETRY_HORIZON_MINUTES)
-        config = DeliveryConfig(
+        return DeliveryConfig(
             target_url=target,
             schedule=square_retry_schedule(self.retry_unit_seconds, horizon),
             timeout_seconds=_or(self.timeout_seconds, SQUARE_TIMEOUT_SECONDS),
             duplicate_rate=self.duplicate_rate,
             seed=seed,
         )
-        return config, signer
 
     def shopify(
         self, target: str, seed: int, app_secret: str
     ) -> tuple[DeliveryConfig, ShopifyWebhookSigner]:
         """Shopify's delivery to `target`, signed with the app's client secret."""
         checked_target(target)
+        return self.shopify_delivery(target, seed), ShopifyWebhookSigner(app_secret)
+
+    def shopify_delivery(self, target: str, seed: int) -> DeliveryConfig:
+        """Shopify's retry timing and timeout, unsigned (each app signs with its own secret)."""
         horizon = _or(self.retry_horizon_minutes, SHOPIFY_RETRY_HORIZON_MINUTES)
-        config = DeliveryConfig(
+        return DeliveryConfig(
             target_url=target,
             schedule=shopify_retry_schedule(self.retry_unit_seconds, horizon),
             timeout_seconds=_or(self.timeout_seconds, SHOPIFY_TIMEOUT_SECONDS),
             duplicate_rate=self.duplicate_rate,
             seed=seed,
         )
-        return config, ShopifyWebhookSigner(app_secret)
 
 
 def webhook_options(command: Callable[..., None]) -> Callable[..., None]:

@@ -1,8 +1,9 @@
 """Reconciliation of webhooks with `transactions`; the daily re-sync stays the source of truth.
 
-`transactions_webhooks_reconciled` (per customer and day, WARN): Square orders a webhook
-announced as completed on that day that the partition lacks, and orders in the partition that no
-webhook announced although they closed after the first webhook from that customer arrived.
+`transactions_webhooks_reconciled` (per customer and day, WARN): orders a webhook announced with
+lines on that day (Square: completed; Shopify: paid and live, or refunded) that the partition
+lacks, and orders in the partition that no webhook announced although their lines fell after the
+first webhook from that customer arrived.
 `transactions_webhook_dead_letters` (WARN): events that failed too often, with their reasons.
 """
 
@@ -15,7 +16,12 @@ import dagster as dg
 from shelfops_pipeline.warehouse.checks import TRANSACTIONS
 from shelfops_pipeline.warehouse.partitions import CustomerDay, customer_day, customer_days
 from shelfops_pipeline.warehouse.resources import WarehouseResource
-from shelfops_pipeline.webhooks.planning import Placement, Unplaceable, square_sale_days
+from shelfops_pipeline.webhooks.planning import (
+    Placement,
+    Unplaceable,
+    shopify_sale_days,
+    square_sale_days,
+)
 from shelfops_pipeline.webhooks.queue import EventQueue, QueuedEvent, queue_path
 from shelfops_pipeline.webhooks.stores import timezone_lookup
 
@@ -31,16 +37,18 @@ def _examples(values: Iterable[str]) -> str:
 def _announced(
     events: Iterable[QueuedEvent], day: CustomerDay, placement: Placement
 ) -> tuple[set[str], set[str]]:
-    """(every order id the customer's Square sales events named, those completed on `day`)."""
+    """(every order id the customer's sales events named, those with lines on `day`)."""
     named: set[str] = set()
     completed: set[str] = set()
     for event in events:
-        if event.provider != "square" or event.kind != "sales":
+        if event.kind != "sales":
             continue
         try:
-            order_id, days, done = square_sale_days(
-                json.loads(event.body), day.customer_id, placement
-            )
+            body = json.loads(event.body)
+            if event.provider == "square":
+                order_id, days, done = square_sale_days(body, day.customer_id, placement)
+            else:
+                order_id, days, done = shopify_sale_days(body, event.topic)
         except (Unplaceable, ValueError):
             continue
         named.add(order_id)

@@ -6,6 +6,8 @@ import click
 import uvicorn
 
 from shelfops_pipeline.credentials.paths import shelfops_home
+from shelfops_pipeline.webhooks.connection_cli import WEBHOOKS_URL_ENV
+from shelfops_pipeline.webhooks.keyring import stored_square_subscriptions
 from shelfops_pipeline.webhooks.queue import EventQueue, queue_path
 from shelfops_pipeline.webhooks.receiver import build_receiver
 from shelfops_pipeline.webhooks.settings import (
@@ -37,8 +39,9 @@ def webhooks() -> None:
 def serve(host: str, port: int, max_body_bytes: int, log_level: str) -> None:
     """Serve /webhooks/square and /webhooks/shopify until interrupted.
 
-    Square deliveries are verified with SHELFOPS_SQUARE_WEBHOOK_SIGNATURE_KEY over
-    SHELFOPS_SQUARE_WEBHOOK_URL (default: this server's /webhooks/square URL); Shopify ones with
+    Square deliveries are verified with the keys of the subscriptions `shelfops connect` made
+    (stored encrypted), or SHELFOPS_SQUARE_WEBHOOK_SIGNATURE_KEY over SHELFOPS_SQUARE_WEBHOOK_URL
+    (default: this server's /webhooks/square URL); Shopify ones with
     SHELFOPS_SHOPIFY_CLIENT_SECRET. A provider without its secret has every delivery refused.
     """
     home = shelfops_home()
@@ -48,10 +51,16 @@ def serve(host: str, port: int, max_body_bytes: int, log_level: str) -> None:
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    if not settings.square:
+    stored = stored_square_subscriptions(home)
+    if not settings.square and not stored:
         click.echo(
-            f"webhooks: {SQUARE_KEY_ENV} is not set; Square deliveries are refused", err=True
+            f"webhooks: no Square subscription yet (connect a merchant with {WEBHOOKS_URL_ENV} "
+            f"set, or set {SQUARE_KEY_ENV}); Square deliveries are refused until there is one",
+            err=True,
         )
+    elif stored:
+        urls = ", ".join(sorted({s.notification_url for s in stored}))
+        click.echo(f"webhooks: Square subscriptions for {urls}", err=True)
     if not settings.shopify_secrets:
         click.echo(
             f"webhooks: {SHOPIFY_SECRET_ENV} is not set; Shopify deliveries are refused", err=True

@@ -136,6 +136,31 @@ def _local_date(value: object, what: str) -> date:
         raise Unplaceable(f"{what} {value[:40]!r} is not an ISO 8601 time") from error
 
 
+# Shopify's REST webhook spelling of the statuses under which an order's lines are sales.
+SHOPIFY_PAID_STATUSES = frozenset({"paid", "partially_refunded", "refunded"})
+
+
+def shopify_sale_days(body: Mapping[str, Any], topic: str) -> tuple[str, list[date], bool]:
+    """The order id, the business day (shop time) the event touches, and whether lines fall on
+    that day: a paid, live, non-test order's sales, or a refund's returned lines."""
+    if topic == "refunds/create":
+        order_id = body.get("order_id")
+        tests = [t.get("test") for t in body.get("transactions") or () if isinstance(t, dict)]
+        has_lines = bool(body.get("refund_line_items")) and not any(tests)
+        day = _local_date(body.get("created_at"), "created_at")
+    else:
+        order_id = body.get("id")
+        has_lines = (
+            body.get("test") is False
+            and body.get("cancelled_at") is None
+            and body.get("financial_status") in SHOPIFY_PAID_STATUSES
+        )
+        day = _local_date(body.get("processed_at") or body.get("created_at"), "processed_at")
+    if not isinstance(order_id, int | str) or isinstance(order_id, bool):
+        raise Unplaceable(f"the {topic} event names no order id")
+    return str(order_id), [day], has_lines
+
+
 def plan_shopify(event: QueuedEvent, customer: str, placement: Placement) -> list[Target]:
     body = _body(event)
     if event.kind == "sales":

@@ -24,9 +24,10 @@ from shelfops_pipeline.webhooks.envelopes import (
     shopify_envelope,
     square_envelope,
 )
+from shelfops_pipeline.webhooks.keyring import SquareKeyring
 from shelfops_pipeline.webhooks.queue import queue_path
 from shelfops_pipeline.webhooks.settings import ReceiverSettings
-from shelfops_pipeline.webhooks.signatures import shopify_signature_valid, square_signature_valid
+from shelfops_pipeline.webhooks.signatures import shopify_signature_valid
 from shelfops_pipeline.webhooks.writer import QueueWriter
 
 logger = logging.getLogger(__name__)
@@ -45,9 +46,10 @@ class ProviderRoute:
 
 
 def provider_routes(settings: ReceiverSettings) -> list[ProviderRoute]:
+    keyring = SquareKeyring(settings.square, settings.home)
+
     def square(body: bytes, headers: Mapping[str, str]) -> bool:
-        signature = headers.get("x-square-hmacsha256-signature")
-        return square_signature_valid(settings.square, body, signature)
+        return keyring.valid(body, headers.get("x-square-hmacsha256-signature"))
 
     def shopify(body: bytes, headers: Mapping[str, str]) -> bool:
         signature = headers.get("x-shopify-hmac-sha256")

@@ -20,6 +20,7 @@ from shelfops_pipeline.sandbox.shopify.connections import (
 from shelfops_pipeline.sandbox.shopify.errors import invalid_id_error
 from shelfops_pipeline.sandbox.shopify.model import ShopifyView, parse_gid
 from shelfops_pipeline.sandbox.shopify.search import SearchFields, SearchSyntaxError, parse_search
+from shelfops_pipeline.sandbox.shopify.webhook_subscriptions import WebhookSubscriptions
 from shelfops_pipeline.sandbox.world.entities import Shop
 
 T = TypeVar("T")
@@ -43,7 +44,8 @@ class BulkRegistry(Protocol):
 
 @dataclass
 class RequestContext:
-    """One GraphQL request (or one bulk operation): who asks, about which shop, as of when."""
+    """One GraphQL request (or one bulk operation): who asks (the app and its token's scopes),
+    about which shop, as of when."""
 
     view: ShopifyView
     shop: Shop
@@ -51,6 +53,8 @@ class RequestContext:
     api_version: str
     access_scopes: tuple[str, ...]
     bulk: BulkRegistry
+    webhooks: WebhookSubscriptions
+    app_id: str
     base_url: str = ""
     bulk_mode: bool = False
 

@@ -71,6 +71,7 @@ from shelfops_pipeline.sandbox.shopify.validation import (
     shopify_error,
 )
 from shelfops_pipeline.sandbox.shopify.versions import served_version
+from shelfops_pipeline.sandbox.shopify.webhook_subscriptions import WebhookSubscriptions
 from shelfops_pipeline.sandbox.world.entities import Shop
 from shelfops_pipeline.sandbox.world.world import World
 
@@ -141,6 +142,7 @@ class ShopifyGraphQL:
         self.view = view or ShopifyView(world)
         self.buckets = ThrottleBuckets(self.settings.throttle)
         self.bulk = BulkOperations(world.seed, world.now, self.settings.bulk)
+        self.webhooks = WebhookSubscriptions(world.seed)
         self.schema = admin_schema()
 
     def endpoint(self, resolve_caller: CallerResolver) -> Callable[[Request], Awaitable[Response]]:
@@ -199,6 +201,8 @@ class ShopifyGraphQL:
             api_version=version,
             access_scopes=caller.access_scopes,
             bulk=self.bulk,
+            webhooks=self.webhooks,
+            app_id=caller.app_id,
             # Result files are served at the root whatever mount this endpoint sits under.
             base_url=f"{request.url.scheme}://{request.url.netloc}",
         )

@@ -26,6 +26,13 @@ from shelfops_pipeline.sandbox.shopify.context import (
 from shelfops_pipeline.sandbox.shopify.errors import ShopifyGraphQLError
 from shelfops_pipeline.sandbox.shopify.model import parse_gid
 from shelfops_pipeline.sandbox.shopify.order_objects import OrderObject, order_connection
+from shelfops_pipeline.sandbox.shopify.webhook_objects import (
+    create_subscription,
+    delete_subscription,
+    find_subscription,
+    subscription_connection,
+)
+from shelfops_pipeline.sandbox.shopify.webhook_topics import WEBHOOK_TOPICS
 
 ACCESS_SCOPES_DOCS = "https://shopify.dev/api/usage/access-scopes"
 # The access scope each root field and each node type needs (write scopes include read ones).
@@ -98,6 +105,7 @@ class QueryRoot:
             "InventoryLevel": lambda: inventory_level_by_gid(self._context, value),
             "Order": lambda: self._order(number),
             "BulkOperation": lambda: self._context.bulk.find(self._context.shop, number),
+            "WebhookSubscription": lambda: find_subscription(self._context, number),
         }
         finder = finders.get(kind)
         return finder() if finder else None
@@ -226,6 +234,13 @@ class QueryRoot:
             arguments,
         )
 
+    def webhookSubscription(self, info: Info, id: str) -> Any:
+        context = self._context
+        return self._by_id(id, "WebhookSubscription", lambda n: find_subscription(context, n))
+
+    def webhookSubscriptions(self, info: Info, **arguments: Any) -> Connection[Any]:
+        return subscription_connection(self._context, arguments)
+
 
 class MutationRoot:
     def __init__(self, context: RequestContext) -> None:
@@ -244,3 +259,15 @@ class MutationRoot:
                 "userErrors": [{"field": ["id"], "message": "Bulk operation does not exist"}],
             }
         return self._context.bulk.cancel(self._context.shop, number)
+
+    def webhookSubscriptionCreate(
+        self, info: Info, topic: str, webhookSubscription: dict[str, Any]
+    ) -> dict[str, Any]:
+        # Shopify refuses a topic whose data the token cannot read as a top-level ACCESS_DENIED.
+        scope = WEBHOOK_TOPICS[topic].scope
+        if scope is not None:
+            require_scope(self._context, "webhookSubscriptionCreate", scope)
+        return create_subscription(self._context, topic, webhookSubscription)
+
+    def webhookSubscriptionDelete(self, info: Info, id: str) -> dict[str, Any]:
+        return delete_subscription(self._context, numeric_id_argument(id, "WebhookSubscription"))

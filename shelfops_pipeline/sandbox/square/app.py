@@ -14,6 +14,7 @@ from shelfops_pipeline.sandbox.square import catalog, inventory, orders, subscri
 from shelfops_pipeline.sandbox.square.context import SquareCall
 from shelfops_pipeline.sandbox.square.errors import SquareError, error_response
 from shelfops_pipeline.sandbox.square.paging import ResultCache
+from shelfops_pipeline.sandbox.square.scopes import APPLICATION_WEBHOOKS_SCOPE
 from shelfops_pipeline.sandbox.square.serialize import SquareSerializer
 from shelfops_pipeline.sandbox.square.subscriptions import WebhookSubscriptions
 from shelfops_pipeline.sandbox.square.tokens import TokenRegistry
@@ -66,23 +67,23 @@ ENDPOINTS: tuple[tuple[str, str, str | None, Handler], ...] = (
         "ORDERS_READ",
         lambda c, r, b: orders.retrieve_order(c, r.path_params["order_id"]),
     ),
-    # Square takes the app owner's personal token here and needs no scope; any valid token will do.
+    # Square takes the app owner's personal token here, never a seller's OAuth token.
     (
         "/v2/webhooks/subscriptions",
         "POST",
-        None,
+        APPLICATION_WEBHOOKS_SCOPE,
         lambda c, r, b: subscriptions.create_subscription(c, b),
     ),
     (
         "/v2/webhooks/subscriptions",
         "GET",
-        None,
+        APPLICATION_WEBHOOKS_SCOPE,
         lambda c, r, b: subscriptions.list_subscriptions(c, dict(r.query_params)),
     ),
     (
         "/v2/webhooks/subscriptions/{subscription_id}",
         "DELETE",
-        None,
+        APPLICATION_WEBHOOKS_SCOPE,
         lambda c, r, b: subscriptions.delete_subscription(c, r.path_params["subscription_id"]),
     ),
 )

@@ -70,3 +70,7 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     "SETTLEMENTS_READ",
     "BANK_ACCOUNTS_READ",
 )
+
+# Webhook subscriptions belong to the application: Square serves them to the app owner's personal
+# token only, and no seller can grant this through OAuth.
+APPLICATION_WEBHOOKS_SCOPE = "DEVELOPER_APPLICATION_WEBHOOKS_WRITE"

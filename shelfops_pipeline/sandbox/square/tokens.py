@@ -23,7 +23,7 @@ from typing import Literal
 
 from shelfops_pipeline.sandbox.derived_secrets import derived_secret_bytes
 from shelfops_pipeline.sandbox.square.errors import SquareError
-from shelfops_pipeline.sandbox.square.scopes import SQUARE_SCOPES
+from shelfops_pipeline.sandbox.square.scopes import APPLICATION_WEBHOOKS_SCOPE, SQUARE_SCOPES
 
 logger = logging.getLogger(__name__)
 
@@ -398,7 +398,8 @@ class TokenRegistry:
         client_id = self.application.client_id
         merchant = self._personal.get(token)
         if merchant is not None:
-            return Grant(merchant, tuple(sorted(SQUARE_SCOPES)), None, "personal", client_id)
+            scopes = tuple(sorted({*SQUARE_SCOPES, APPLICATION_WEBHOOKS_SCOPE}))
+            return Grant(merchant, scopes, None, "personal", client_id)
         with self._lock:
             record = self._access.get(token)
             if record is None:

@@ -75,6 +75,16 @@ BULK_STATUS = """query BulkStatus($id: ID!) { bulkOperation(id: $id) {
   id status errorCode objectCount rootObjectCount url partialDataUrl } }"""
 
 
+WEBHOOK_SUBSCRIPTIONS = """query WebhookSubscriptions($first: Int!, $after: String, $uri: String) {
+  webhookSubscriptions(first: $first, after: $after, uri: $uri, sortKey: ID) {
+    nodes { id topic uri } pageInfo { hasNextPage endCursor } } }"""
+WEBHOOK_CREATE = """mutation SubscribeWebhook($topic: WebhookSubscriptionTopic!, $uri: String!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: {uri: $uri, format: JSON}) {
+  webhookSubscription { id topic uri } userErrors { field message } } }"""
+WEBHOOK_DELETE = """mutation UnsubscribeWebhook($id: ID!) { webhookSubscriptionDelete(id: $id) {
+  deletedWebhookSubscriptionId userErrors { field message } } }"""
+
+
 # Each query's requestedQueryCost at the page sizes above (Shopify's replies report it; a reply
 # corrects an entry for other sizes). The limiter waits for this much before sending.
 REQUESTED_COSTS = {
@@ -87,6 +97,9 @@ REQUESTED_COSTS = {
     BULK_RUN: 10.0,
     BULK_RUN_GROUPED: 10.0,
     BULK_STATUS: 1.0,
+    WEBHOOK_SUBSCRIPTIONS: 13.0,
+    WEBHOOK_CREATE: 10.0,
+    WEBHOOK_DELETE: 10.0,
 }
 
 

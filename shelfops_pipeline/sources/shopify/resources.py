@@ -10,6 +10,7 @@ process.
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -42,6 +43,8 @@ POINTS_BUDGET = "graphql_points"
 
 class ShopifyResource(ApiResource):
     """Shopify Admin API access for the syncs, one shop connection per customer."""
+
+    source: ClassVar[str] = SOURCE
 
     base_url: str = Field(
         default=PRODUCTION_BASE_URL,

@@ -9,6 +9,7 @@ every other client in the process.
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -31,6 +32,8 @@ from shelfops_pipeline.sources.square.oauth import (
 
 class SquareResource(ApiResource):
     """Square API access for the syncs, one merchant connection per customer."""
+
+    source: ClassVar[str] = SOURCE
 
     base_url: str = Field(
         default=PRODUCTION_BASE_URL,
