@@ -53,5 +53,18 @@ ui: venv $(DAGSTER_HOME)/dagster.yaml
 	@$(BIN)/shelfops keys init
 	$(BIN)/shelfops ui --port $(UI_PORT) --sandbox-port $(SANDBOX_PORT)
 
+# `make ui` on the production profile (deploy/dagster.postgres.yaml) in its own DAGSTER_HOME:
+# the PostgreSQL server named by DAGSTER_PG_*, or else a local one in .postgres/cluster
+# (scripts/postgres.sh; it keeps running: `scripts/postgres.sh stop` stops it).
+PG_DAGSTER_HOME ?= $(SHELFOPS_HOME)/dagster-postgres
+.PHONY: ui-postgres
+ui-postgres: venv
+	@mkdir -p $(PG_DAGSTER_HOME)/.nux
+	@cp deploy/dagster.postgres.yaml $(PG_DAGSTER_HOME)/dagster.yaml
+	@echo 'seen: 1' > $(PG_DAGSTER_HOME)/.nux/nux.yaml
+	@$(BIN)/shelfops keys init
+	@if [ -z "$${DAGSTER_PG_HOST:-}" ]; then eval "$$(scripts/postgres.sh start)"; fi; \
+	  DAGSTER_HOME=$(PG_DAGSTER_HOME) $(BIN)/shelfops ui --port $(UI_PORT) --sandbox-port $(SANDBOX_PORT)
+
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -152,10 +152,10 @@ def test_every_partitioned_check_passes(synced: Synced) -> None:
     assert [(e.check_name, e.metadata.get("examples")) for e in evaluations if not e.passed] == []
 
 
-def test_a_past_hour_of_stock_fails_clearly(synced: Synced) -> None:
-    partition = {"customer": synced.shopify_only, "hour": "2026-11-04-10:00"}
+def past_hour_of_stock(synced: Synced, customer: str) -> dg.ExecuteInProcessResult:
+    partition = {"customer": customer, "hour": "2026-11-04-10:00"}
     selected = [next(a for a in ASSETS if a.key.to_user_string() == "shopify/inventory")]
-    result = dg.materialize(
+    return dg.materialize(
         [*ASSETS],
         selection=dg.AssetSelection.assets(*selected),
         partition_key=dg.MultiPartitionKey(partition),
@@ -164,9 +164,21 @@ def test_a_past_hour_of_stock_fails_clearly(synced: Synced) -> None:
         run_config=QUIET,
         raise_on_error=False,
     )
+
+
+def test_a_past_hour_of_stock_fails_clearly(synced: Synced) -> None:
+    result = past_hour_of_stock(synced, synced.shopify_only)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "Shopify serves only the current stock" in str(failure.step_failure_data.error)
+
+
+def test_a_past_hour_of_a_customer_without_a_shop_is_empty_not_failed(synced: Synced) -> None:
+    square_only = next(c for c in synced.house.customers if c != synced.both)
+    result = past_hour_of_stock(synced, square_only)
+    assert result.success
+    (materialization,) = result.asset_materializations_for_node("shopify__inventory")
+    assert materialization.metadata["shopify_connected"].value is False
 
 
 def test_the_last_complete_hour_of_stock_is_written(synced: Synced) -> None:

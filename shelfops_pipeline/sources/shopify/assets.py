@@ -233,6 +233,9 @@ def inventory(
     not over yet, or any earlier one, fails rather than write today's stock as the past.
     """
     hour = customer_hour(context.partition_key)
+    # A customer without a shop has nothing here for any hour, so no hour can be too old.
+    if skipped := skip_unconnected(context, shopify.store(), hour.customer_id, SOURCE):
+        return skipped
     end = hour.hour + timedelta(hours=1)
     now = warehouse.now()
     if not end <= now < end + timedelta(hours=1):
@@ -242,8 +245,6 @@ def inventory(
             f"until an hour after it ends; now is {_stamp(now)}. Sync the hour that ended last.",
             allow_retries=False,
         )
-    if skipped := skip_unconnected(context, shopify.store(), hour.customer_id, SOURCE):
-        return skipped
     synced = _synced_shop(warehouse, hour.customer_id)
     stats = CallStats()
 
