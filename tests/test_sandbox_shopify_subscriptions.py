@@ -29,7 +29,7 @@ from shelfops_pipeline.sandbox.settings import SandboxSettings
 from shelfops_pipeline.sandbox.shopify.webhook_events import TOPICS, shopify_events_between
 from shelfops_pipeline.sandbox.shopify.webhook_signing import shopify_retry_schedule
 from shelfops_pipeline.sandbox.shopify.webhook_topics import BY_HEADER, WEBHOOK_TOPICS
-from shelfops_pipeline.sandbox.square.subscription_delivery import SubscriptionFeed
+from shelfops_pipeline.sandbox.subscription_fanout import SubscriptionFeed
 from shelfops_pipeline.sandbox.webhook_delivery import DeliveryConfig
 from shelfops_pipeline.sandbox.world.entities import Shop
 from shelfops_pipeline.sources.shopify.client import ShopifyClient, shopify_api_client

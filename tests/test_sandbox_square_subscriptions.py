@@ -24,8 +24,8 @@ from shelfops_pipeline.sandbox.clock import SandboxClock
 from shelfops_pipeline.sandbox.runner import serve_in_thread
 from shelfops_pipeline.sandbox.server import Sandbox, build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
-from shelfops_pipeline.sandbox.square.subscription_delivery import SubscriptionFeed
 from shelfops_pipeline.sandbox.square.webhook_signing import square_retry_schedule
+from shelfops_pipeline.sandbox.subscription_fanout import SubscriptionFeed
 from shelfops_pipeline.sandbox.webhook_delivery import DeliveryConfig
 
 SUBSCRIPTIONS = "/v2/webhooks/subscriptions"

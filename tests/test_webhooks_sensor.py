@@ -5,7 +5,6 @@ the day equals the truth; events that cannot be applied end as dead letters and 
 import json
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -14,8 +13,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from conftest import FROZEN_NOW, SEED
-from warehouse_helpers import QUIET, Lakehouse, lakehouse
-from webhook_helpers import Receiver, first_attempt, running_receiver
+from warehouse_helpers import lakehouse
+from webhook_helpers import Receiver, SensorScene, first_attempt, reconciliation, running_receiver
 
 from shelfops_pipeline.cli import cli
 from shelfops_pipeline.sandbox.square.serialize import SquareSerializer
@@ -30,35 +29,8 @@ from shelfops_pipeline.webhooks.checks import webhook_checks
 from shelfops_pipeline.webhooks.sensors import MAX_ATTEMPTS, webhook_events_sensor
 
 
-@dataclass
-class Scene:
-    house: Lakehouse
-    receiver: Receiver
-    defs: dg.Definitions
-
-    def tick(
-        self, cursor: str | None, warehouse: WarehouseResource | None = None
-    ) -> dg.SensorResult | dg.SkipReason:
-        resources = {**self.house.resources, "warehouse": warehouse or self.house.warehouse}
-        with dg.build_sensor_context(
-            instance=self.house.instance, cursor=cursor, definitions=self.defs, resources=resources
-        ) as context:
-            result = webhook_events_sensor(context)
-        assert isinstance(result, dg.SensorResult | dg.SkipReason)
-        return result
-
-    def run(self, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
-        assert request.job_name is not None and request.run_key is not None
-        return self.defs.resolve_job_def(request.job_name).execute_in_process(
-            partition_key=request.partition_key,
-            instance=self.house.instance,
-            tags={**request.tags, "dagster/run_key": request.run_key},
-            run_config=QUIET,
-        )
-
-
 @pytest.fixture(scope="module")
-def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
+def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SensorScene]:
     with lakehouse(tmp_path_factory.mktemp("home")) as house:
         for customer in sorted(house.customers):
             house.materialize(["square/locations", "stores"], customer)
@@ -71,10 +43,10 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
             resources=house.resources,
         )
         with running_receiver(house.home) as receiver:
-            yield Scene(house, receiver, defs)
+            yield SensorScene(house, receiver, defs)
 
 
-def sales_messages(scene: Scene, count: int) -> list[WebhookMessage]:
+def sales_messages(scene: SensorScene, count: int) -> list[WebhookMessage]:
     world = scene.house.world
     start = FROZEN_NOW - timedelta(hours=12)
     events = square_events_between(world, SquareSerializer(SEED), start, FROZEN_NOW)
@@ -92,7 +64,7 @@ def deliver(receiver: Receiver, messages: list[WebhookMessage], times: int) -> N
         assert reply.status_code == 200
 
 
-def truth_of(scene: Scene, customer: str, day: Any) -> set[tuple[Any, ...]]:
+def truth_of(scene: SensorScene, customer: str, day: Any) -> set[tuple[Any, ...]]:
     return {
         tuple(getattr(line, name) for name in COLUMNS)
         for line in truth_lines(scene.house.world, day)
@@ -100,7 +72,7 @@ def truth_of(scene: Scene, customer: str, day: Any) -> set[tuple[Any, ...]]:
     }
 
 
-def test_sales_delivered_three_times_out_of_order_land_exactly_once(scene: Scene) -> None:
+def test_sales_delivered_three_times_out_of_order_land_exactly_once(scene: SensorScene) -> None:
     messages = sales_messages(scene, 30)
     deliver(scene.receiver, messages, 3)
     result = scene.tick(None)
@@ -132,17 +104,7 @@ def test_sales_delivered_three_times_out_of_order_land_exactly_once(scene: Scene
     assert isinstance(scene.tick(result.cursor), dg.SkipReason)
 
 
-def reconciliation(run: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
-    found = [
-        e
-        for e in run.get_asset_check_evaluations()
-        if e.check_name == "transactions_webhooks_reconciled"
-    ]
-    assert len(found) == 1
-    return found[0]
-
-
-def test_a_completed_order_announced_but_absent_fails_reconciliation(scene: Scene) -> None:
+def test_a_completed_order_announced_but_absent_fails_reconciliation(scene: SensorScene) -> None:
     message = next(m for m in sales_messages(scene, 30) if m.topic == "payment.updated")
     event = _json(message.body)
     event["event_id"] = "ghost-payment"
@@ -162,7 +124,7 @@ def _customer_day(key: str | None) -> tuple[str, Any]:
     return parsed.customer_id, parsed.day
 
 
-def test_an_event_nobody_can_apply_becomes_a_dead_letter_and_replays(scene: Scene) -> None:
+def test_an_event_nobody_can_apply_becomes_a_dead_letter_and_replays(scene: SensorScene) -> None:
     message = sales_messages(scene, 1)[0]
     stranger = square_message(
         {**_json(message.body), "merchant_id": "MLUNKNOWN0000", "event_id": "dead-letter-1"}

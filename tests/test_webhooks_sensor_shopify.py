@@ -14,8 +14,14 @@ import dagster as dg
 import httpx
 import pytest
 from conftest import FROZEN_NOW
-from warehouse_helpers import QUIET, Lakehouse, connect_shops, lakehouse
-from webhook_helpers import Receiver, running_receiver, shopify_headers
+from warehouse_helpers import QUIET, connect_shops, lakehouse
+from webhook_helpers import (
+    Receiver,
+    SensorScene,
+    reconciliation,
+    running_receiver,
+    shopify_headers,
+)
 
 from shelfops_pipeline.sandbox.shopify.model import ShopifyView
 from shelfops_pipeline.sandbox.shopify.webhook_events import shopify_events_between
@@ -35,32 +41,9 @@ SALES_TOPICS = ("orders/create", "orders/updated", "orders/cancelled", "refunds/
 
 
 @dataclass
-class Scene:
-    house: Lakehouse
-    receiver: Receiver
-    defs: dg.Definitions
+class Scene(SensorScene):
     customer: str
     domain: str
-
-    def tick(self, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
-        with dg.build_sensor_context(
-            instance=self.house.instance,
-            cursor=cursor,
-            definitions=self.defs,
-            resources=self.house.resources,
-        ) as context:
-            result = webhook_events_sensor(context)
-        assert isinstance(result, dg.SensorResult | dg.SkipReason)
-        return result
-
-    def run(self, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
-        assert request.job_name is not None and request.run_key is not None
-        return self.defs.resolve_job_def(request.job_name).execute_in_process(
-            partition_key=request.partition_key,
-            instance=self.house.instance,
-            tags={**request.tags, "dagster/run_key": request.run_key},
-            run_config=QUIET,
-        )
 
 
 @pytest.fixture(scope="module")
@@ -122,15 +105,6 @@ def truth_of(scene: Scene, day: Any) -> set[tuple[Any, ...]]:
             row["product_id"] = ""
         rows.add(tuple(row[name] for name in COLUMNS))
     return rows
-
-
-def reconciliation(run: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
-    (found,) = [
-        e
-        for e in run.get_asset_check_evaluations()
-        if e.check_name == "transactions_webhooks_reconciled"
-    ]
-    return found
 
 
 def test_shopify_sales_delivered_three_times_out_of_order_land_exactly_once(scene: Scene) -> None:

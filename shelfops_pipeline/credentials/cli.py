@@ -29,7 +29,7 @@ from shelfops_pipeline.sources.square.oauth import (
     SquareOAuth,
     approve_in_sandbox,
 )
-from shelfops_pipeline.webhooks.connection_cli import WEBHOOKS_URL_ENV, subscribe_after_connect
+from shelfops_pipeline.webhooks.connection_cli import subscribe_after_connect, webhooks_url_option
 
 TABLE_COLUMNS = (
     "ID", "CUSTOMER", "SOURCE", "ACCOUNT", "SCOPES", "TOKEN EXPIRES IN", "STATUS", "LAST ERROR",
@@ -123,14 +123,7 @@ def connect() -> None:
     help="ShelfOps sandbox only: approve at once as --merchant-id (demos, tests).",
 )
 @click.option("--merchant-id", help="The merchant --approve approves as.")
-@click.option(
-    "--webhooks-url",
-    "webhooks_url",
-    envvar=WEBHOOKS_URL_ENV,
-    show_envvar=True,
-    help="Public base URL of `shelfops webhooks serve`; when set, the receiver is subscribed "
-    "to this account's events.",
-)
+@webhooks_url_option
 def connect_square(
     customer_id: str, base_url: str, client_id: str | None, client_secret: str | None,
     scopes: tuple[str, ...], port: int, timeout_seconds: float, approve: bool,
@@ -216,14 +209,7 @@ def connect_square(
     is_flag=True,
     help="The merchant's own app: use the client-credentials grant, no install page.",
 )
-@click.option(
-    "--webhooks-url",
-    "webhooks_url",
-    envvar=WEBHOOKS_URL_ENV,
-    show_envvar=True,
-    help="Public base URL of `shelfops webhooks serve`; when set, the receiver is subscribed "
-    "to this account's events.",
-)
+@webhooks_url_option
 def connect_shopify(
     customer_id: str, shop: str, base_url: str, client_id: str | None,
     client_secret: str | None, scopes: tuple[str, ...], port: int, timeout_seconds: float,

@@ -13,8 +13,8 @@ from shelfops_pipeline.credentials.subscriptions import SubscriptionStore
 from shelfops_pipeline.demo.merchants import DemoSandbox
 from shelfops_pipeline.sandbox.runner import serve_in_thread
 from shelfops_pipeline.sandbox.shopify.webhook_signing import shopify_retry_schedule
-from shelfops_pipeline.sandbox.square.subscription_delivery import SubscriptionFeed
 from shelfops_pipeline.sandbox.square.webhook_signing import square_retry_schedule
+from shelfops_pipeline.sandbox.subscription_fanout import SubscriptionFeed
 from shelfops_pipeline.sandbox.webhook_delivery import DeliveryConfig
 from shelfops_pipeline.webhooks.receiver import build_receiver
 from shelfops_pipeline.webhooks.settings import ReceiverSettings

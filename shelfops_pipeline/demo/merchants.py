@@ -13,7 +13,7 @@ from shelfops_pipeline.credentials.store import CredentialStore
 from shelfops_pipeline.sandbox.runner import serve_in_thread
 from shelfops_pipeline.sandbox.server import Sandbox, build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
-from shelfops_pipeline.sandbox.square.subscription_delivery import SubscriptionFeed
+from shelfops_pipeline.sandbox.subscription_fanout import SubscriptionFeed
 from shelfops_pipeline.sources.square.oauth import (
     BASE_URL_ENV,
     CLIENT_ID_ENV,

@@ -20,9 +20,9 @@ from shelfops_pipeline.sandbox.settings import SandboxSettings
 from shelfops_pipeline.sandbox.shopify.app_credentials import public_app_credentials
 from shelfops_pipeline.sandbox.shopify.webhook_events import shopify_recent_events
 from shelfops_pipeline.sandbox.square.serialize import SquareSerializer
-from shelfops_pipeline.sandbox.square.subscription_delivery import SubscriptionFeed
 from shelfops_pipeline.sandbox.square.webhook_events import square_recent_events
 from shelfops_pipeline.sandbox.square.webhook_signing import square_message
+from shelfops_pipeline.sandbox.subscription_fanout import SubscriptionFeed
 from shelfops_pipeline.sandbox.timestamps import parse_rfc3339
 from shelfops_pipeline.sandbox.tls import serve_plain_and_tls, server_certificate
 from shelfops_pipeline.sandbox.truth import COLUMNS, truth_lines

@@ -36,14 +36,12 @@ from shelfops_pipeline.sandbox.square.app import SquareApi
 from shelfops_pipeline.sandbox.square.errors import error_body
 from shelfops_pipeline.sandbox.square.oauth import oauth_routes
 from shelfops_pipeline.sandbox.square.serialize import SquareSerializer
-from shelfops_pipeline.sandbox.square.subscription_delivery import (
-    SubscriptionFeed,
-    subscription_webhooks,
-)
+from shelfops_pipeline.sandbox.square.subscription_delivery import subscription_webhooks
 from shelfops_pipeline.sandbox.square.subscriptions import WebhookSubscriptions
 from shelfops_pipeline.sandbox.square.tokens import TokenRegistry
 from shelfops_pipeline.sandbox.square.webhook_events import square_events_between
 from shelfops_pipeline.sandbox.square.webhook_signing import square_message
+from shelfops_pipeline.sandbox.subscription_fanout import SubscriptionFeed
 from shelfops_pipeline.sandbox.timestamps import rfc3339
 from shelfops_pipeline.sandbox.webhook_delivery import (
     LiveWebhooks,

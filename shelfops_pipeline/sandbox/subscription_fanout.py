@@ -10,11 +10,13 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from shelfops_pipeline.sandbox.webhook_delivery import (
     DeliveryConfig,
+    LiveWebhooks,
     MessageSource,
     WebhookDispatcher,
     WebhookMessage,
@@ -22,6 +24,19 @@ from shelfops_pipeline.sandbox.webhook_delivery import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SubscriptionFeed:
+    """How subscribed URLs are served: the retry and timeout settings of `template` (its target
+    is replaced by each subscription's URL), one batch every `interval_seconds`."""
+
+    template: DeliveryConfig
+    interval_seconds: float = 5.0
+
+    @classmethod
+    def like(cls, live: LiveWebhooks) -> "SubscriptionFeed":
+        return cls(live.config, live.interval_seconds)
 
 
 class Subscriber(Protocol):

@@ -67,6 +67,14 @@ def _connection(store: CredentialStore, customer_id: str, source: Source) -> Con
     return connection
 
 
+webhooks_url_option = click.option(
+    "--webhooks-url",
+    "webhooks_url",
+    envvar=WEBHOOKS_URL_ENV,
+    show_envvar=True,
+    help="Public base URL of `shelfops webhooks serve`; when set, the receiver is subscribed "
+    "to this account's events.",
+)
 source_option = click.option(
     "--source", type=click.Choice(SOURCES), required=True, help="Which provider's connection."
 )

@@ -19,8 +19,7 @@ from shelfops_pipeline.sandbox.shopify.webhook_subscriptions import (
     WebhookSubscription,
     WebhookSubscriptions,
 )
-from shelfops_pipeline.sandbox.square.subscription_delivery import SubscriptionFeed
-from shelfops_pipeline.sandbox.subscription_fanout import fan_out_webhooks
+from shelfops_pipeline.sandbox.subscription_fanout import SubscriptionFeed, fan_out_webhooks
 from shelfops_pipeline.sandbox.webhook_delivery import MessageSource, WebhookMessage
 
 logger = logging.getLogger(__name__)
