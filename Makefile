@@ -12,7 +12,7 @@ export UV_COMPILE_BYTECODE := 1
 SANDBOX_PORT ?= 8750
 UI_PORT ?= 3070
 
-.PHONY: venv demo test lint format bench sandbox ui clean
+.PHONY: venv demo test chaos lint format bench sandbox ui clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,10 @@ demo: venv $(DAGSTER_HOME)/dagster.yaml
 
 test: venv
 	$(BIN)/pytest
+
+# The reliability suites in full (faults, crashes, bad input, load); `make test` runs them short.
+chaos: venv
+	SHELFOPS_CHAOS=full $(BIN)/pytest tests/chaos --timeout 1800
 
 lint: venv
 	$(BIN)/ruff check .

@@ -27,6 +27,7 @@ from shelfops_pipeline.credentials.paths import HOME_ENV, store_path
 from shelfops_pipeline.credentials.secret import Secret
 from shelfops_pipeline.credentials.state import OAuthStates
 from shelfops_pipeline.credentials.store import CredentialStore
+from shelfops_pipeline.sandbox.faults import FaultConfig
 from shelfops_pipeline.sandbox.runner import serve_in_thread
 from shelfops_pipeline.sandbox.server import Sandbox, build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
@@ -142,17 +143,22 @@ def _connect_all(sandbox: Sandbox, square_url: str, home: Path) -> dict[str, str
 
 
 @contextmanager
-def lakehouse(home: Path, shopify: GraphQLSettings | None = None) -> Iterator[Lakehouse]:
+def lakehouse(
+    home: Path, shopify: GraphQLSettings | None = None, faults: FaultConfig | None = None
+) -> Iterator[Lakehouse]:
     """The sandbox served on loopback, every Square customer connected, nothing synced yet.
 
-    `shopify` replaces the sandbox's Shopify GraphQL settings (e.g. to make bulk exports fail).
+    `shopify` replaces the sandbox's Shopify GraphQL settings (e.g. to make bulk exports fail);
+    `faults` makes its Square and Shopify APIs misbehave (OAuth, which connects, never does).
     """
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(HOME_ENV, str(home))
         for name in ENV_VARS:
             patch.delenv(name, raising=False)
         ensure_local_key_file(home)
-        settings = SandboxSettings(seed=SEED, scale="small", frozen_at=FROZEN_NOW)
+        settings = SandboxSettings(
+            seed=SEED, scale="small", frozen_at=FROZEN_NOW, faults=faults or FaultConfig()
+        )
         sandbox = build_sandbox(replace(settings, shopify=shopify) if shopify else settings)
         with serve_in_thread(sandbox.app) as base_url:
             square_url = f"{base_url}/square"

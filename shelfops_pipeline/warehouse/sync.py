@@ -16,6 +16,7 @@ from typing import Any
 import dagster as dg
 
 from shelfops_pipeline.warehouse.jobs import JOB_OF_TABLE
+from shelfops_pipeline.warehouse.orphans import fail_orphaned_runs, process_tag
 from shelfops_pipeline.warehouse.schedules import day_key, hour_key
 
 # Stores first: the other tables read the stores' time zones and currencies.
@@ -171,9 +172,12 @@ def run_plan(
 ) -> list[PartitionOutcome]:
     """Run every request in order; all runs share a `shelfops/sync` tag with one sync id.
 
+    Runs a dead process of this host left unfinished are failed first, freeing their pool slots.
+
     `run_configs` holds extra run config by table (say, the catalog's full refresh).
     """
-    shared = {SYNC_TAG: uuid.uuid4().hex[:12], **(tags or {})}
+    fail_orphaned_runs(instance)
+    shared = {SYNC_TAG: uuid.uuid4().hex[:12], **process_tag(), **(tags or {})}
     outcomes = []
     for request in requests:
         extra = (run_configs or {}).get(request.table)

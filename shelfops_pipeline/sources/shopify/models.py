@@ -3,17 +3,18 @@
 Money is kept in the shop's currency (`shopMoney`), as exact decimals quantized to the currency's
 minor unit; the presentment currency the customer saw is kept for reference only (see
 `mapping`). Ids are Shopify's numeric ids (the tail of each GID). A node missing a field the
-pipeline relies on raises `MalformedRecord` naming the object and the field. The same parsers
+pipeline relies on, or garbling one (see `sources.fields`), raises `MalformedRecord` naming the
+object and the field; so does a financial status the API did not document. The same parsers
 read paged replies and reassembled bulk exports: both nest children as `{"nodes": [...]}`.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from shelfops_pipeline.timestamps import parse_rfc3339
+from shelfops_pipeline.sources.fields import FieldReader
 from shelfops_pipeline.warehouse.money import minor_digits
 
 
@@ -104,95 +105,98 @@ class Order:
     refunds: tuple[Refund, ...]
 
 
+FIELDS = FieldReader("Shopify", MalformedRecord)
+FINANCIAL_STATUSES = frozenset(
+    {"PENDING", "AUTHORIZED", "PARTIALLY_PAID", "PAID", "PARTIALLY_REFUNDED", "REFUNDED", "VOIDED",
+     "EXPIRED"}
+)  # fmt: skip
+# Variant prices are stored as decimal(20, 4) whatever the shop's currency.
+PRICE_QUANTUM = Decimal("0.0001")
+
+
 def numeric_id(gid: Any, what: str) -> str:
     """ "123" from "gid://shopify/Order/123" (and from an InventoryLevel's "...?query")."""
-    if not isinstance(gid, str) or not gid.startswith("gid://shopify/"):
-        raise MalformedRecord(f"Shopify {what} has no GID id: {gid!r}")
-    return gid.rsplit("/", 1)[-1].split("?", 1)[0]
+    valid = isinstance(gid, str) and gid.startswith("gid://shopify/")
+    tail = gid.rsplit("/", 1)[-1].split("?", 1)[0] if valid else ""
+    if not tail.strip() or not tail.isprintable():
+        raise MalformedRecord(f"Shopify {what} has no GID `id`: {gid!r}"[:200])
+    return tail
 
 
-def _field(obj: Mapping[str, Any], name: str, what: str) -> Any:
-    value = obj.get(name)
-    if value is None:
-        raise MalformedRecord(f"Shopify {what} {obj.get('id') or '?'} has no `{name}`")
-    return value
+def _gid(obj: Mapping[str, Any], what: str) -> str:
+    return numeric_id(FIELDS.present(obj, "id", what), what)
 
 
 def parse_time(obj: Mapping[str, Any], name: str, what: str) -> datetime:
-    try:
-        return parse_rfc3339(_field(obj, name, what))
-    except (TypeError, ValueError) as error:
-        raise MalformedRecord(
-            f"Shopify {what} `{name}` is not a DateTime: {obj.get(name)!r}"
-        ) from (error)
-
-
-def _decimal(value: Any, what: str) -> Decimal:
-    try:
-        return Decimal(str(value))
-    except InvalidOperation as error:
-        raise MalformedRecord(f"Shopify {what} is not a decimal: {value!r}") from error
+    return FIELDS.time(obj, name, what)
 
 
 def shop_money(obj: Mapping[str, Any], name: str, what: str, currency: str) -> Decimal:
-    """`<name>.shopMoney.amount` in the shop currency, to the currency's minor unit."""
-    bag = obj.get(name)
-    money = bag.get("shopMoney") if isinstance(bag, dict) else None
-    if not isinstance(money, dict) or money.get("amount") is None:
-        raise MalformedRecord(f"Shopify {what} {obj.get('id') or '?'} has no `{name}.shopMoney`")
-    amount = _decimal(money["amount"], f"{what} `{name}`")
-    return amount.quantize(Decimal(1).scaleb(-minor_digits(currency)))
+    """`<name>.shopMoney.amount` in the shop currency, exact to the currency's minor unit."""
+    bag = FIELDS.object(obj, name, what)
+    money = FIELDS.object(bag, "shopMoney", f"{what} `{name}`") if bag else None
+    if money is None:
+        raise FIELDS.fail(obj, what, f"has no `{name}.shopMoney`")
+    code = money.get("currencyCode")
+    if code is not None and code != currency:
+        raise FIELDS.fail(
+            obj, what, f"`{name}.shopMoney.currencyCode` is {code!r}, not the shop's {currency}"
+        )
+    minor = Decimal(1).scaleb(-minor_digits(currency))
+    return FIELDS.decimal(money, "amount", f"{what} `{name}.shopMoney`", minor).quantize(minor)
 
 
-def nodes(obj: Mapping[str, Any], name: str, what: str) -> list[dict[str, Any]]:
+def nodes(obj: Mapping[str, Any], name: str, what: str) -> list[Mapping[str, Any]]:
     """The nodes of a nested connection, refusing one cut short by paging."""
-    connection = obj.get(name)
+    connection = FIELDS.object(obj, name, what)
     if connection is None:
         return []
-    info = connection.get("pageInfo") or {}
+    info = FIELDS.object(connection, "pageInfo", f"{what} `{name}`") or {}
     if info.get("hasNextPage"):
         raise MalformedRecord(
-            f"Shopify {what} {obj.get('id') or '?'} has more `{name}` than one page holds; "
-            "sync this window with bulk operations, which export every nested object"
+            f"Shopify {what} {obj.get('id') or '?'} has more `{name}` than one page holds "
+            "(`pageInfo.hasNextPage`); sync this window with bulk operations, which export every "
+            "nested object"
         )
-    return list(connection.get("nodes") or ())
+    return FIELDS.objects(connection, "nodes", f"{what} `{name}`")
 
 
-def _optional_id(obj: Any, what: str) -> str | None:
-    if not isinstance(obj, dict) or obj.get("id") is None:
-        return None
-    return numeric_id(obj["id"], what)
+def _reference(obj: Mapping[str, Any], name: str, what: str) -> str | None:
+    """The id of the object `obj[name]` refers to; None when it refers to none (`null`)."""
+    target = FIELDS.object(obj, name, what)
+    return None if target is None else _gid(target, f"{what} `{name}`")
 
 
 def parse_shop(obj: Mapping[str, Any]) -> Shop:
     return Shop(
-        domain=_field(obj, "myshopifyDomain", "shop"),
-        name=str(obj.get("name", "")),
-        timezone=_field(obj, "ianaTimezone", "shop"),
-        currency=_field(obj, "currencyCode", "shop"),
+        domain=FIELDS.text(obj, "myshopifyDomain", "shop"),
+        name=FIELDS.optional_text(obj, "name", "shop"),
+        timezone=FIELDS.timezone(obj, "ianaTimezone", "shop"),
+        currency=FIELDS.currency(obj, "currencyCode", "shop"),
     )
 
 
 def parse_location(obj: Mapping[str, Any]) -> Location:
     return Location(
-        id=numeric_id(_field(obj, "id", "location"), "location"),
-        name=str(obj.get("name", "")),
-        is_active=bool(obj.get("isActive", True)),
+        id=_gid(obj, "location"),
+        name=FIELDS.optional_text(obj, "name", "location"),
+        is_active=FIELDS.flag(obj, "isActive", "location", default=True),
     )
 
 
 def parse_variants(product: Mapping[str, Any]) -> list[Variant]:
     """The variants of one product node (`variants { nodes }`)."""
-    product_id = numeric_id(_field(product, "id", "product"), "product")
+    product_id = _gid(product, "product")
+    title = FIELDS.optional_text(product, "title", "product")
     return [
         Variant(
-            id=numeric_id(_field(v, "id", "variant"), "variant"),
+            id=_gid(v, "variant"),
             product_id=product_id,
-            product_title=str(product.get("title", "")),
-            title=str(v.get("title", "")),
-            sku=str(v.get("sku") or ""),
-            price=_decimal(_field(v, "price", "variant"), "variant price"),
-            updated_at=parse_time(v, "updatedAt", "variant"),
+            product_title=title,
+            title=FIELDS.optional_text(v, "title", "variant"),
+            sku=FIELDS.optional_text(v, "sku", "variant"),
+            price=FIELDS.decimal(v, "price", "variant", PRICE_QUANTUM),
+            updated_at=FIELDS.time(v, "updatedAt", "variant"),
         )
         for v in nodes(product, "variants", "product")
     ]
@@ -201,13 +205,16 @@ def parse_variants(product: Mapping[str, Any]) -> list[Variant]:
 def _line_item(obj: Mapping[str, Any], currency: str) -> LineItem:
     what = "line item"
     tax = sum(
-        (shop_money(line, "priceSet", "tax line", currency) for line in obj.get("taxLines") or ()),
+        (
+            shop_money(line, "priceSet", "tax line", currency)
+            for line in FIELDS.objects(obj, "taxLines", what)
+        ),
         Decimal(0).quantize(Decimal(1).scaleb(-minor_digits(currency))),
     )
     return LineItem(
-        id=numeric_id(_field(obj, "id", what), what),
-        variant_id=_optional_id(obj.get("variant"), "variant"),
-        quantity=int(_field(obj, "quantity", what)),
+        id=_gid(obj, what),
+        variant_id=_reference(obj, "variant", what),
+        quantity=FIELDS.integer(obj, "quantity", what),
         unit_price=shop_money(obj, "originalUnitPriceSet", what, currency),
         discount=shop_money(obj, "totalDiscountSet", what, currency),
         tax=tax,
@@ -219,21 +226,23 @@ def _refund(obj: Mapping[str, Any], currency: str) -> Refund:
     what = "refund line item"
     lines = []
     for line in nodes(obj, "refundLineItems", "refund"):
-        item = _field(line, "lineItem", what)
+        item = FIELDS.object(line, "lineItem", what)
+        if item is None:
+            raise FIELDS.fail(line, what, "has no `lineItem`")
         lines.append(
             RefundLineItem(
-                id=numeric_id(_field(line, "id", what), what),
-                line_item_id=numeric_id(_field(item, "id", "line item"), "line item"),
-                variant_id=_optional_id(item.get("variant"), "variant"),
-                quantity=int(_field(line, "quantity", what)),
+                id=_gid(line, what),
+                line_item_id=_gid(item, "line item"),
+                variant_id=_reference(item, "variant", "line item"),
+                quantity=FIELDS.integer(line, "quantity", what),
                 unit_price=shop_money(line, "priceSet", what, currency),
                 tax=shop_money(line, "totalTaxSet", what, currency),
                 subtotal=shop_money(line, "subtotalSet", what, currency),
             )
         )
     return Refund(
-        id=numeric_id(_field(obj, "id", "refund"), "refund"),
-        created_at=parse_time(obj, "createdAt", "refund"),
+        id=_gid(obj, "refund"),
+        created_at=FIELDS.time(obj, "createdAt", "refund"),
         total=shop_money(obj, "totalRefundedSet", "refund", currency),
         line_items=tuple(lines),
     )
@@ -241,21 +250,25 @@ def _refund(obj: Mapping[str, Any], currency: str) -> Refund:
 
 def parse_order(obj: Mapping[str, Any]) -> Order:
     what = "order"
-    currency = _field(obj, "currencyCode", what)
-    cancelled = obj.get("cancelledAt")
+    currency = FIELDS.currency(obj, "currencyCode", what)
+    presentment = obj.get("presentmentCurrencyCode")
     return Order(
-        id=numeric_id(_field(obj, "id", what), what),
-        name=str(obj.get("name", "")),
-        test=bool(obj.get("test", False)),
-        created_at=parse_time(obj, "createdAt", what),
-        processed_at=parse_time(obj, "processedAt", what),
-        updated_at=parse_time(obj, "updatedAt", what),
-        cancelled_at=parse_rfc3339(cancelled) if cancelled else None,
-        financial_status=str(_field(obj, "displayFinancialStatus", what)),
+        id=_gid(obj, what),
+        name=FIELDS.optional_text(obj, "name", what),
+        test=FIELDS.flag(obj, "test", what),
+        created_at=FIELDS.time(obj, "createdAt", what),
+        processed_at=FIELDS.time(obj, "processedAt", what),
+        updated_at=FIELDS.time(obj, "updatedAt", what),
+        cancelled_at=None
+        if obj.get("cancelledAt") is None
+        else FIELDS.time(obj, "cancelledAt", what),
+        financial_status=FIELDS.choice(obj, "displayFinancialStatus", what, FINANCIAL_STATUSES),
         currency=currency,
-        presentment_currency=str(obj.get("presentmentCurrencyCode") or currency),
-        location_id=_optional_id(obj.get("location"), "location"),
+        presentment_currency=currency
+        if presentment is None
+        else FIELDS.currency(obj, "presentmentCurrencyCode", what),
+        location_id=_reference(obj, "location", what),
         total=shop_money(obj, "totalPriceSet", what, currency),
         line_items=tuple(_line_item(li, currency) for li in nodes(obj, "lineItems", what)),
-        refunds=tuple(_refund(r, currency) for r in obj.get("refunds") or ()),
+        refunds=tuple(_refund(r, currency) for r in FIELDS.objects(obj, "refunds", what)),
     )

@@ -1,16 +1,17 @@
 """Typed Square records, parsed from the API's JSON at the client's boundary.
 
 Money stays in minor units with its currency; quantities are exact decimals. A reply missing a
-field the pipeline relies on raises `MalformedRecord` naming the object and the field.
+field the pipeline relies on, or garbling one (see `sources.fields`), raises `MalformedRecord`
+naming the object and the field.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from shelfops_pipeline.timestamps import parse_rfc3339
+from shelfops_pipeline.sources.fields import FieldReader
 
 
 class MalformedRecord(ValueError):
@@ -119,61 +120,50 @@ class Order:
     net_total: Money | None = None
 
 
-def _field(obj: Mapping[str, Any], name: str, what: str) -> Any:
-    value = obj.get(name)
-    if value is None:
-        raise MalformedRecord(
-            f"Square {what} {obj.get('id') or obj.get('uid') or '?'} has no `{name}`"
-        )
-    return value
+FIELDS = FieldReader("Square", MalformedRecord)
+ORDER_STATES = frozenset({"OPEN", "COMPLETED", "CANCELED", "DRAFT"})
+CHANGE_TYPES = frozenset({"ADJUSTMENT", "PHYSICAL_COUNT"})
 
 
-def _time(obj: Mapping[str, Any], name: str, what: str) -> datetime:
-    try:
-        return parse_rfc3339(_field(obj, name, what))
-    except (TypeError, ValueError) as error:
-        raise MalformedRecord(
-            f"Square {what} `{name}` is not an RFC 3339 time: {obj.get(name)!r}"
-        ) from error
-
-
-def _decimal(obj: Mapping[str, Any], name: str, what: str) -> Decimal:
-    try:
-        return Decimal(str(_field(obj, name, what)))
-    except InvalidOperation as error:
-        raise MalformedRecord(
-            f"Square {what} `{name}` is not a decimal: {obj.get(name)!r}"
-        ) from error
-
-
-def _money(obj: Mapping[str, Any], name: str, what: str, currency: str | None = None) -> Money:
-    raw = obj.get(name)
+def _money(
+    obj: Mapping[str, Any],
+    name: str,
+    what: str,
+    currency: str | None = None,
+    absent_is_zero: bool = False,
+) -> Money:
+    """`obj[name]` as Money. A line's amounts are all in its base price's `currency`, which each
+    must repeat or leave out; a discount or tax left out is zero."""
+    raw = FIELDS.object(obj, name, what)
     if raw is None:
-        if currency is None:
-            raise MalformedRecord(f"Square {what} has no `{name}`")
+        if currency is None or not absent_is_zero:
+            raise FIELDS.fail(obj, what, f"has no `{name}`")
         return Money(0, currency)
-    amount = raw.get("amount")
-    if not isinstance(amount, int):
-        raise MalformedRecord(f"Square {what} `{name}.amount` is not an integer: {amount!r}")
-    return Money(amount, str(raw.get("currency") or currency))
+    amount = FIELDS.integer(raw, "amount", f"{what} `{name}`")
+    code = FIELDS.currency(raw, "currency", f"{what} `{name}`") if "currency" in raw else currency
+    if code is None:
+        raise FIELDS.fail(obj, what, f"has no `{name}.currency`")
+    if currency is not None and code != currency:
+        raise FIELDS.fail(obj, what, f"`{name}` is in {code}, the line's base price in {currency}")
+    return Money(amount, code)
 
 
 def _version(obj: Mapping[str, Any]) -> int | None:
     """A catalog object's version: the milliseconds since the epoch of its last change."""
     version = obj.get("version")
-    return version if isinstance(version, int) else None
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
 
 
 def _net_total(obj: Mapping[str, Any], currency: str | None) -> Money | None:
     """`net_amounts.total_money`, else the total less the returned total."""
-    net = obj.get("net_amounts")
-    if isinstance(net, dict) and net.get("total_money"):
+    net = FIELDS.object(obj, "net_amounts", "order")
+    if net and net.get("total_money"):
         return _money(net, "total_money", "order net amounts")
     if currency is None:
         return None
     total = _money(obj, "total_money", "order")
-    returned = obj.get("return_amounts")
-    if isinstance(returned, dict) and returned.get("total_money"):
+    returned = FIELDS.object(obj, "return_amounts", "order")
+    if returned and returned.get("total_money"):
         back = _money(returned, "total_money", "order return amounts")
         return Money(total.amount_minor - back.amount_minor, total.currency)
     return total
@@ -181,116 +171,120 @@ def _net_total(obj: Mapping[str, Any], currency: str | None) -> Money | None:
 
 def parse_location(obj: Mapping[str, Any]) -> Location:
     return Location(
-        id=_field(obj, "id", "location"),
-        merchant_id=str(obj.get("merchant_id", "")),
-        name=str(obj.get("name", "")),
-        timezone=_field(obj, "timezone", "location"),
-        currency=_field(obj, "currency", "location"),
-        status=str(obj.get("status", "ACTIVE")),
-        location_type=str(obj.get("type") or "PHYSICAL"),
+        id=FIELDS.text(obj, "id", "location"),
+        merchant_id=FIELDS.optional_text(obj, "merchant_id", "location"),
+        name=FIELDS.optional_text(obj, "name", "location"),
+        timezone=FIELDS.timezone(obj, "timezone", "location"),
+        currency=FIELDS.currency(obj, "currency", "location"),
+        status=FIELDS.optional_text(obj, "status", "location") or "ACTIVE",
+        location_type=FIELDS.optional_text(obj, "type", "location") or "PHYSICAL",
     )
 
 
 def parse_item(obj: Mapping[str, Any]) -> Item:
-    data = obj.get("item_data") or {}
+    data = FIELDS.object(obj, "item_data", "item") or {}
     return Item(
-        id=_field(obj, "id", "item"),
-        name=str(data.get("name", "")),
-        updated_at=_time(obj, "updated_at", "item"),
-        is_deleted=bool(obj.get("is_deleted", False)),
-        variations=tuple(parse_variation(v) for v in data.get("variations") or ()),
+        id=FIELDS.text(obj, "id", "item"),
+        name=FIELDS.optional_text(data, "name", "item"),
+        updated_at=FIELDS.time(obj, "updated_at", "item"),
+        is_deleted=FIELDS.flag(obj, "is_deleted", "item"),
+        variations=tuple(parse_variation(v) for v in FIELDS.objects(data, "variations", "item")),
         version=_version(obj),
     )
 
 
 def parse_variation(obj: Mapping[str, Any]) -> Variation:
-    data = obj.get("item_variation_data") or {}
-    price = data.get("price_money")
+    data = FIELDS.object(obj, "item_variation_data", "variation") or {}
     return Variation(
-        id=_field(obj, "id", "variation"),
-        item_id=str(data.get("item_id", "")),
-        name=str(data.get("name", "")),
-        sku=str(data.get("sku", "")),
-        price=_money(data, "price_money", "variation") if price else None,
-        updated_at=_time(obj, "updated_at", "variation"),
-        is_deleted=bool(obj.get("is_deleted", False)),
+        id=FIELDS.text(obj, "id", "variation"),
+        item_id=FIELDS.optional_text(data, "item_id", "variation"),
+        name=FIELDS.optional_text(data, "name", "variation"),
+        sku=FIELDS.optional_text(data, "sku", "variation"),
+        price=None if data.get("price_money") is None else _money(data, "price_money", "variation"),
+        updated_at=FIELDS.time(obj, "updated_at", "variation"),
+        is_deleted=FIELDS.flag(obj, "is_deleted", "variation"),
         version=_version(obj),
     )
 
 
 def parse_count(obj: Mapping[str, Any]) -> InventoryCount:
+    what = "inventory count"
     return InventoryCount(
-        variation_id=_field(obj, "catalog_object_id", "inventory count"),
-        location_id=_field(obj, "location_id", "inventory count"),
-        state=_field(obj, "state", "inventory count"),
-        quantity=_decimal(obj, "quantity", "inventory count"),
-        calculated_at=_time(obj, "calculated_at", "inventory count"),
+        variation_id=FIELDS.text(obj, "catalog_object_id", what),
+        location_id=FIELDS.text(obj, "location_id", what),
+        state=FIELDS.text(obj, "state", what),
+        quantity=FIELDS.decimal(obj, "quantity", what),
+        calculated_at=FIELDS.time(obj, "calculated_at", what),
     )
 
 
 def parse_change(obj: Mapping[str, Any]) -> InventoryChange:
-    kind = _field(obj, "type", "inventory change")
-    body = obj.get("adjustment") if kind == "ADJUSTMENT" else obj.get("physical_count")
-    if not isinstance(body, dict):
-        raise MalformedRecord(f"Square inventory change of type {kind} has no matching body")
+    """An adjustment or a physical count; other types (transfers) are refused, not guessed at."""
+    what = "inventory change"
+    kind = FIELDS.choice(obj, "type", what, CHANGE_TYPES)
+    body_name = "adjustment" if kind == "ADJUSTMENT" else "physical_count"
+    body = FIELDS.object(obj, body_name, what)
+    if body is None:
+        raise FIELDS.fail(obj, what, f"of type {kind} has no `{body_name}`")
     return InventoryChange(
-        id=_field(body, "id", "inventory change"),
+        id=FIELDS.text(body, "id", what),
         kind=kind,
-        variation_id=_field(body, "catalog_object_id", "inventory change"),
-        location_id=_field(body, "location_id", "inventory change"),
-        from_state=body.get("from_state"),
-        to_state=str(body.get("to_state") or body.get("state")),
-        quantity=_decimal(body, "quantity", "inventory change"),
-        occurred_at=_time(body, "occurred_at", "inventory change"),
+        variation_id=FIELDS.text(body, "catalog_object_id", what),
+        location_id=FIELDS.text(body, "location_id", what),
+        from_state=FIELDS.optional_id(body, "from_state", what),
+        to_state=FIELDS.text(body, "to_state" if kind == "ADJUSTMENT" else "state", what),
+        quantity=FIELDS.decimal(body, "quantity", what),
+        occurred_at=FIELDS.time(body, "occurred_at", what),
+    )
+
+
+def _line_item(line: Mapping[str, Any]) -> LineItem:
+    what = "line item"
+    base = _money(line, "base_price_money", what)
+    return LineItem(
+        uid=FIELDS.text(line, "uid", what),
+        variation_id=FIELDS.optional_id(line, "catalog_object_id", what),
+        name=FIELDS.optional_text(line, "name", what),
+        quantity=FIELDS.decimal(line, "quantity", what),
+        base_price=base,
+        gross=_money(line, "gross_sales_money", what, base.currency),
+        discount=_money(line, "total_discount_money", what, base.currency, absent_is_zero=True),
+        tax=_money(line, "total_tax_money", what, base.currency, absent_is_zero=True),
+    )
+
+
+def _return_line_item(line: Mapping[str, Any]) -> ReturnLineItem:
+    what = "return line item"
+    base = _money(line, "base_price_money", what)
+    return ReturnLineItem(
+        uid=FIELDS.text(line, "uid", what),
+        source_line_uid=FIELDS.optional_id(line, "source_line_item_uid", what),
+        variation_id=FIELDS.optional_id(line, "catalog_object_id", what),
+        name=FIELDS.optional_text(line, "name", what),
+        quantity=FIELDS.decimal(line, "quantity", what),
+        base_price=base,
+        gross=_money(line, "gross_return_money", what, base.currency),
+        discount=_money(line, "total_discount_money", what, base.currency, absent_is_zero=True),
+        tax=_money(line, "total_tax_money", what, base.currency, absent_is_zero=True),
     )
 
 
 def parse_order(obj: Mapping[str, Any]) -> Order:
-    total = obj.get("total_money")
-    currency = total.get("currency") if isinstance(total, dict) else None
-    lines = []
-    for line in obj.get("line_items") or ():
-        base = _money(line, "base_price_money", "line item")
-        lines.append(
-            LineItem(
-                uid=_field(line, "uid", "line item"),
-                variation_id=line.get("catalog_object_id"),
-                name=str(line.get("name", "")),
-                quantity=_decimal(line, "quantity", "line item"),
-                base_price=base,
-                gross=_money(line, "gross_sales_money", "line item", base.currency),
-                discount=_money(line, "total_discount_money", "line item", base.currency),
-                tax=_money(line, "total_tax_money", "line item", base.currency),
-            )
-        )
-    returns = []
-    for returned in obj.get("returns") or ():
-        for line in returned.get("return_line_items") or ():
-            base = _money(line, "base_price_money", "return line item")
-            returns.append(
-                ReturnLineItem(
-                    uid=_field(line, "uid", "return line item"),
-                    source_line_uid=line.get("source_line_item_uid"),
-                    variation_id=line.get("catalog_object_id"),
-                    name=str(line.get("name", "")),
-                    quantity=_decimal(line, "quantity", "return line item"),
-                    base_price=base,
-                    gross=_money(line, "gross_return_money", "return line item", base.currency),
-                    discount=_money(
-                        line, "total_discount_money", "return line item", base.currency
-                    ),
-                    tax=_money(line, "total_tax_money", "return line item", base.currency),
-                )
-            )
-    closed = obj.get("closed_at")
+    total = FIELDS.object(obj, "total_money", "order")
+    currency = total.get("currency") if total else None
+    returns = [
+        _return_line_item(line)
+        for returned in FIELDS.objects(obj, "returns", "order")
+        for line in FIELDS.objects(returned, "return_line_items", "return")
+    ]
     return Order(
-        id=_field(obj, "id", "order"),
-        location_id=_field(obj, "location_id", "order"),
-        state=_field(obj, "state", "order"),
-        created_at=_time(obj, "created_at", "order"),
-        updated_at=_time(obj, "updated_at", "order"),
-        closed_at=parse_rfc3339(closed) if closed else None,
-        line_items=tuple(lines),
+        id=FIELDS.text(obj, "id", "order"),
+        location_id=FIELDS.text(obj, "location_id", "order"),
+        state=FIELDS.choice(obj, "state", "order", ORDER_STATES),
+        created_at=FIELDS.time(obj, "created_at", "order"),
+        updated_at=FIELDS.time(obj, "updated_at", "order"),
+        closed_at=None if obj.get("closed_at") is None else FIELDS.time(obj, "closed_at", "order"),
+        line_items=tuple(_line_item(line) for line in FIELDS.objects(obj, "line_items", "order")),
         return_line_items=tuple(returns),
         total=_money(obj, "total_money", "order") if currency else None,
         net_total=_net_total(obj, currency),
