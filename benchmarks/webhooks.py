@@ -1,9 +1,10 @@
 """The webhook receiver under load, and the time from a delivery to its row in `transactions`.
 
-Throughput: `shelfops webhooks serve` runs as its own process on a fresh data directory; a client
-in this process posts BURST distinct signed Square events (the sandbox's own, each re-identified
-so all are new) with IN_FLIGHT requests open at once. Every 200 means the event was committed
-with `synchronous=FULL`. Both share this machine's cores, so the figures are a lower bound.
+Throughput: `shelfops webhooks serve` runs as its own process on a fresh data directory, and the
+load generator (`benchmarks.webhook_load`) as another; it posts BURST distinct signed Square
+events (the sandbox's own, each re-identified so all are new) with IN_FLIGHT requests open at
+once. Every 200 means the event was committed with `synchronous=FULL`. Both share this machine's
+two cores, so the figures are a lower bound.
 
 Delivery to row: the sandbox on the real clock, its Square customers connected and their stores
 synced; a sales event of the last hour is delivered, the sensor ticks after its full default
@@ -11,7 +12,6 @@ interval (the worst case: the event arrived just after a tick) and its transacti
 in this process; the clock stops when the order's lines are in the partition.
 """
 
-import asyncio
 import json
 import os
 import statistics
@@ -21,15 +21,16 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import httpx
 
-from benchmarks.report import results_path
+from benchmarks.results import REPO
+from benchmarks.webhook_load import KEY_ENV, attempt
 from shelfops_pipeline.credentials.keys import ensure_local_key_file, load_keys
 from shelfops_pipeline.credentials.paths import HOME_ENV, store_path
 from shelfops_pipeline.credentials.store import CredentialStore
@@ -40,7 +41,6 @@ from shelfops_pipeline.sandbox.settings import SandboxSettings
 from shelfops_pipeline.sandbox.square.serialize import SquareSerializer
 from shelfops_pipeline.sandbox.square.webhook_events import square_events_between
 from shelfops_pipeline.sandbox.square.webhook_signing import SquareWebhookSigner, square_message
-from shelfops_pipeline.sandbox.webhook_delivery import DeliveryAttempt, WebhookMessage
 from shelfops_pipeline.sources.square.assets import square_assets, square_reader
 from shelfops_pipeline.sources.square.resources import SquareResource
 from shelfops_pipeline.warehouse.assets import build_unified_assets
@@ -59,34 +59,11 @@ BURST = 5000
 IN_FLIGHT = 8
 SIGNATURE_KEY = "bench-signature-key"
 READY_TIMEOUT_SECONDS = 30.0
+LOAD_TIMEOUT_SECONDS = 300.0
 GOAL_EVENTS_PER_SECOND = 500.0
 GOAL_P99_MS = 100.0
 GOAL_DELIVERY_TO_ROW_SECONDS = 60.0
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-
-
-@dataclass(frozen=True)
-class WebhookFigures:
-    events: int
-    seconds: float
-    events_per_second: float
-    p50_ms: float
-    p99_ms: float
-    receiver_cpu_ms_per_event: float
-    delivery_to_row_seconds: float
-    sensor_interval_seconds: float
-
-    @property
-    def within_goals(self) -> bool:
-        return (
-            self.events_per_second >= GOAL_EVENTS_PER_SECOND
-            and self.p99_ms < GOAL_P99_MS
-            and self.delivery_to_row_seconds < GOAL_DELIVERY_TO_ROW_SECONDS
-        )
-
-
-def _attempt(message: WebhookMessage) -> DeliveryAttempt:
-    return DeliveryAttempt(message, 0, None, datetime.now(UTC))
 
 
 @dataclass(frozen=True)
@@ -126,38 +103,7 @@ def _receiver(home: Path) -> Iterator[RunningReceiver]:
         child.wait(timeout=10)
 
 
-def _distinct_events(count: int) -> list[dict[str, Any]]:
-    """`count` Square events: the sandbox's latest, re-identified so each is new."""
-    world = build_sandbox(SandboxSettings(seed=SEED, scale="small")).world
-    now = world.now()
-    events = square_events_between(world, SquareSerializer(SEED), now - timedelta(hours=6), now)
-    if not events:
-        raise RuntimeError("the sandbox produced no webhook events")
-    return [{**events[n % len(events)], "event_id": f"bench-{n:06d}"} for n in range(count)]
-
-
-async def _post_all(url: str, messages: list[WebhookMessage]) -> tuple[float, list[float]]:
-    signer = SquareWebhookSigner(SIGNATURE_KEY, url)
-    prepared = [(m.body, signer.headers(_attempt(m))) for m in messages]
-    latencies: list[float] = []
-    slots = asyncio.Semaphore(IN_FLIGHT)
-    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
-
-    async def post(client: httpx.AsyncClient, body: bytes, headers: dict[str, str]) -> None:
-        async with slots:
-            started = time.perf_counter()
-            reply = await client.post(url, content=body, headers=headers)
-            latencies.append(time.perf_counter() - started)
-        if reply.status_code != 200:
-            raise RuntimeError(f"the receiver answered {reply.status_code}: {reply.text[:200]}")
-
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(post(client, body, headers) for body, headers in prepared))
-        return time.perf_counter() - started, latencies
-
-
-def _percentile(values: list[float], share: float) -> float:
+def percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(share * 100) - 1]
 
 
@@ -170,15 +116,27 @@ class Burst:
 
 
 def measure_throughput(burst: int = BURST) -> Burst:
-    messages = [square_message(event) for event in _distinct_events(burst)]
+    """The receiver and the load generator, each in its own process."""
     with (
         tempfile.TemporaryDirectory(prefix="shelfops-bench-webhooks-") as folder,
         _receiver(Path(folder)) as receiver,
     ):
+        out = Path(folder) / "load.json"
+        command = [sys.executable, "-m", "benchmarks.webhook_load", "--url", receiver.url,
+                   "--count", str(burst), "--in-flight", str(IN_FLIGHT), "--out", str(out)]  # fmt: skip
+        env = {**os.environ, KEY_ENV: SIGNATURE_KEY}
         cpu_before = receiver.cpu_seconds()
-        seconds, latencies = asyncio.run(_post_all(receiver.url, messages))
+        done = subprocess.run(
+            command, env=env, cwd=REPO, capture_output=True, text=True,
+            timeout=LOAD_TIMEOUT_SECONDS, check=False,
+        )  # fmt: skip
         cpu = receiver.cpu_seconds() - cpu_before
-    return Burst(len(messages), seconds, latencies, cpu)
+        if done.returncode != 0:
+            raise RuntimeError(f"the load generator failed: {done.stderr.strip()[-300:]}")
+        load = json.loads(out.read_text())
+    if load["refused"]:
+        raise RuntimeError(f"the receiver refused {load['refused']} of {burst} valid events")
+    return Burst(burst, load["seconds"], load["latencies"], cpu)
 
 
 def _definitions(resources: dict[str, Any]) -> dg.Definitions:
@@ -246,7 +204,7 @@ def _deliver_and_apply(
     sale = next(e for e in reversed(events) if e["type"] == "payment.updated")
     order_id = sale["data"]["object"]["payment"]["order_id"]
     message = square_message(sale)
-    headers = SquareWebhookSigner(SIGNATURE_KEY, url).headers(_attempt(message))
+    headers = SquareWebhookSigner(SIGNATURE_KEY, url).headers(attempt(message))
     delivered = time.perf_counter()
     reply = httpx.post(url, content=message.body, headers=headers, timeout=10)
     if reply.status_code != 200:
@@ -272,46 +230,3 @@ def _deliver_and_apply(
         if table is not None and order_id in table.column("order_id").to_pylist():
             return time.perf_counter() - delivered
     raise RuntimeError(f"order {order_id} did not reach transactions")
-
-
-def measure_webhooks() -> WebhookFigures:
-    burst = measure_throughput()
-    return WebhookFigures(
-        events=burst.events,
-        seconds=burst.seconds,
-        events_per_second=burst.events / burst.seconds,
-        p50_ms=statistics.median(burst.latencies) * 1000,
-        p99_ms=_percentile(burst.latencies, 0.99) * 1000,
-        receiver_cpu_ms_per_event=burst.receiver_cpu_seconds / burst.events * 1000,
-        delivery_to_row_seconds=measure_delivery_to_row(),
-        sensor_interval_seconds=SENSOR_INTERVAL_SECONDS,
-    )
-
-
-def report(figures: WebhookFigures) -> str:
-    f = figures
-    return (
-        f"  {f.events} signed events acknowledged in {f.seconds:.2f} s: "
-        f"{f.events_per_second:.0f} events/s (goal >= {GOAL_EVENTS_PER_SECOND:g}), "
-        f"ack latency p50 {f.p50_ms:.1f} ms, p99 {f.p99_ms:.1f} ms (goal < {GOAL_P99_MS:g}); "
-        f"the receiver spent {f.receiver_cpu_ms_per_event:.2f} ms of CPU per event\n"
-        f"  delivery to row in transactions: {f.delivery_to_row_seconds:.1f} s with a "
-        f"{f.sensor_interval_seconds:g} s sensor interval, worst case "
-        f"(goal < {GOAL_DELIVERY_TO_ROW_SECONDS:g})"
-    )
-
-
-def write_json(figures: WebhookFigures) -> Path:
-    """Next to the other figures: `$SHELFOPS_HOME/bench/webhooks.json`."""
-    document = {
-        "benchmark": "webhooks",
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "host": {"cpus": os.cpu_count()},
-        "in_flight": IN_FLIGHT,
-        "within_goals": figures.within_goals,
-        **asdict(figures),
-    }
-    path = results_path().with_name("webhooks.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    return path

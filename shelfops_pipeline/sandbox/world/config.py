@@ -25,6 +25,12 @@ SCALES: dict[str, Scale] = {
     "large": Scale(
         "large", customers=9, items_per_merchant=400, history_days=75, orders_per_store_day=300
     ),
+    # The proof-suite benchmarks' world: its Shopify-only shop (two selling places) and its first
+    # Square merchant (two stores) each take about 20,000 orders in the six days before
+    # 2026-11-05T18:30Z. Ground truth for a day takes seconds: every store-day is large.
+    "busy": Scale(
+        "busy", customers=4, items_per_merchant=400, history_days=7, orders_per_store_day=1_650
+    ),
 }
 
 
