@@ -39,6 +39,8 @@ def _utf8(text: str) -> bool:
     return True
 
 
+# Hand-written rather than pydantic models: the parsers fill frozen dataclasses field by field in
+# the sync's hot loop, and each message must name the provider's object, its id and the field.
 class FieldReader:
     """Typed fields out of one provider's JSON objects; errors are `error("<provider> <what>
     <id> ...`<field>`...")`, where `what` names the kind of object (`line item`, `order`)."""
