@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from shelfops_pipeline.cli_types import check_home_variable
 from shelfops_pipeline.credentials.cli import connect, connections, keys
 from shelfops_pipeline.sandbox.cli import sandbox
 from shelfops_pipeline.webhooks.cli import webhooks
@@ -45,6 +46,7 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="shelfops-pipeline")
 def cli() -> None:
     """ShelfOps: retail catalogs, inventory and sales from Square and Shopify into DuckDB."""
+    check_home_variable()
 
 
 cli.add_command(sandbox)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import click
 
+from shelfops_pipeline.cli_types import CustomerId, FiniteFloatRange, not_blank
 from shelfops_pipeline.credentials.connect import connect as run_connect
 from shelfops_pipeline.credentials.errors import CredentialError
 from shelfops_pipeline.credentials.keys import (
@@ -15,8 +16,10 @@ from shelfops_pipeline.credentials.keys import (
     load_keys,
 )
 from shelfops_pipeline.credentials.models import Connection, ConnectionInfo
+from shelfops_pipeline.credentials.paths import HOME_ENV
 from shelfops_pipeline.credentials.state import OAuthStates
 from shelfops_pipeline.credentials.store import CredentialStore
+from shelfops_pipeline.credentials.urls import secure_base_url
 from shelfops_pipeline.sources.shopify import oauth as shopify
 from shelfops_pipeline.sources.shopify.connect import connect_client_credentials, connect_shop
 from shelfops_pipeline.sources.square.oauth import (
@@ -69,29 +72,53 @@ def _table(rows: Sequence[tuple[str, ...]]) -> str:
     )
 
 
+def square_base_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """--base-url of `connect square`, refused at parse time unless https or loopback http."""
+    try:
+        secure_base_url(value, "Square base URL")
+    except CredentialError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+    return value
+
+
+def shopify_base_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """--base-url of `connect shopify`: a template naming the shop that gives a secure URL."""
+    try:
+        shopify.shop_base_url(value, "example.myshopify.com")
+    except CredentialError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+    return value
+
+
 @click.group()
 def connect() -> None:
     """Authorize ShelfOps to read a customer's account at a provider."""
 
 
 @connect.command("square")
-@click.option("--customer", "customer_id", required=True, help="The customer id, e.g. cust-001.")
+@click.option(
+    "--customer", "customer_id", type=CustomerId(), required=True,
+    help="The customer id, e.g. cust-001.",
+)  # fmt: skip
 @click.option(
     "--base-url",
     envvar=BASE_URL_ENV,
     show_envvar=True,
     default=PRODUCTION_BASE_URL,
     show_default=True,
+    callback=square_base_url,
     help="Square (https://connect.squareup.com), Square's sandbox "
     "(https://connect.squareupsandbox.com) or ours (http://127.0.0.1:PORT/square).",
 )
 @click.option(
-    "--client-id", envvar=CLIENT_ID_ENV, show_envvar=True, help="The Square app's application id."
-)
+    "--client-id", envvar=CLIENT_ID_ENV, show_envvar=True, callback=not_blank,
+    help="The Square app's application id.",
+)  # fmt: skip
 @click.option(
     "--client-secret",
     envvar=CLIENT_SECRET_ENV,
     show_envvar=True,
+    callback=not_blank,
     help="The app's secret; prefer the variable, command lines are visible to others.",
 )
 @click.option(
@@ -112,7 +139,7 @@ def connect() -> None:
 @click.option(
     "--timeout",
     "timeout_seconds",
-    type=click.FloatRange(min=1),
+    type=FiniteFloatRange(min=1),
     default=300.0,
     show_default=True,
     help="Seconds to wait for the seller's approval.",
@@ -158,7 +185,10 @@ def connect_square(
 
 
 @connect.command("shopify")
-@click.option("--customer", "customer_id", required=True, help="The customer id, e.g. cust-001.")
+@click.option(
+    "--customer", "customer_id", type=CustomerId(), required=True,
+    help="The customer id, e.g. cust-001.",
+)  # fmt: skip
 @click.option("--shop", required=True, help="The shop: <name> or <name>.myshopify.com.")
 @click.option(
     "--base-url",
@@ -166,16 +196,19 @@ def connect_square(
     show_envvar=True,
     default=shopify.PRODUCTION_BASE_URL,
     show_default=True,
+    callback=shopify_base_url,
     help="Where shops are reached, {shop} the domain, {handle} its name: Shopify "
     "(https://{shop}) or ours (http://127.0.0.1:PORT/shopify/{handle}).",
 )
 @click.option(
-    "--client-id", envvar=shopify.CLIENT_ID_ENV, show_envvar=True, help="The app's client id."
-)
+    "--client-id", envvar=shopify.CLIENT_ID_ENV, show_envvar=True, callback=not_blank,
+    help="The app's client id.",
+)  # fmt: skip
 @click.option(
     "--client-secret",
     envvar=shopify.CLIENT_SECRET_ENV,
     show_envvar=True,
+    callback=not_blank,
     help="The app's secret; prefer the variable, command lines are visible to others.",
 )
 @click.option(
@@ -196,7 +229,7 @@ def connect_square(
 @click.option(
     "--timeout",
     "timeout_seconds",
-    type=click.FloatRange(min=1),
+    type=FiniteFloatRange(min=1),
     default=300.0,
     show_default=True,
     help="Seconds to wait for the merchant's approval.",
@@ -308,7 +341,9 @@ def init() -> None:
     try:
         created = ensure_local_key_file()
     except OSError as error:
-        raise click.ClickException(f"cannot create the key file: {error}") from None
+        raise click.ClickException(
+            f"cannot create the key file: {error}; point {HOME_ENV} at a writable directory"
+        ) from None
     if created is None:
         click.echo("an encryption key is already configured")
     else:

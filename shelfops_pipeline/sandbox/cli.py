@@ -7,13 +7,14 @@ import json
 import logging
 import sys
 import tempfile
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 import uvicorn
 
+from shelfops_pipeline.cli_types import FiniteFloatRange
 from shelfops_pipeline.sandbox.faults import FaultConfig
 from shelfops_pipeline.sandbox.server import Sandbox, build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
@@ -41,6 +42,11 @@ DEFAULT_CA_FILE = Path(tempfile.gettempdir()) / "shelfops-sandbox-ca.pem"
 PROVIDERS = ("square", "shopify")
 # Subscription feeds post to each subscription's own URL; their template's target is never used.
 SUBSCRIBED_URLS = "http://subscribed.invalid/"
+# The instants a world can be frozen at: its history (up to ten years, and back to a clock change)
+# and every day computation around it must stay within what datetime represents.
+EARLIEST_NOW = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_NOW = datetime(9999, 1, 1, tzinfo=UTC)
+INSTANT_RANGE = "1970-01-01 to 9998-12-31 UTC"
 
 
 class _Instant(click.ParamType):
@@ -51,14 +57,33 @@ class _Instant(click.ParamType):
     ) -> datetime:
         if isinstance(value, datetime):
             return value
+        outside = (
+            f"{value!r} is outside {INSTANT_RANGE}; give one within, e.g. 2026-11-05T12:00:00Z"
+        )
         try:
-            return parse_rfc3339(str(value))
+            instant = parse_rfc3339(str(value))
+        except OverflowError:  # a valid local time past datetime's ends once in UTC
+            self.fail(outside, param, ctx)
         except ValueError:
             self.fail(
                 f"{value!r} is not a timestamp with an offset, e.g. 2026-11-05T12:00:00Z",
                 param,
                 ctx,
             )
+        if not EARLIEST_NOW <= instant < LATEST_NOW:
+            self.fail(outside, param, ctx)
+        return instant
+
+
+def _in_instant_range(ctx: click.Context, param: click.Parameter, value: datetime) -> datetime:
+    """A business date the world can hold: one within the instants it may be frozen at."""
+    if not EARLIEST_NOW.date() <= value.date() < LATEST_NOW.date():
+        raise click.BadParameter(
+            f"{value.date()} is outside {INSTANT_RANGE}; give a date within, e.g. 2026-11-05",
+            ctx,
+            param,
+        )
+    return value
 
 
 def world_options(command: click.decorators.FC) -> click.decorators.FC:
@@ -141,7 +166,7 @@ def sandbox() -> None:
 )
 @click.option(
     "--webhook-interval",
-    type=click.FloatRange(min=0.1),
+    type=FiniteFloatRange(min=0.1),
     default=5.0,
     show_default=True,
     help="Seconds between two --live batches.",
@@ -288,7 +313,7 @@ def _announce(
 @webhook_options
 @click.option(
     "--max-wait",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     default=None,
     help="Stop waiting for acknowledgements after this many seconds.",
 )
@@ -390,6 +415,7 @@ def _shopify_listing(built: Sandbox) -> dict[str, Any]:
     "business_date",
     type=click.DateTime(["%Y-%m-%d"]),
     required=True,
+    callback=_in_instant_range,
     help="Business date in the stores' own time zones.",
 )
 @click.option(

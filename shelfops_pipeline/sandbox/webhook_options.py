@@ -9,6 +9,7 @@ from typing import Any
 import click
 import httpx
 
+from shelfops_pipeline.cli_types import FiniteFloatRange, not_blank
 from shelfops_pipeline.sandbox.shopify.webhook_signing import (
     SHOPIFY_RETRY_HORIZON_MINUTES,
     SHOPIFY_TIMEOUT_SECONDS,
@@ -31,14 +32,14 @@ def _or(given: float | None, default: float) -> float:
     return default if given is None else given
 
 
-def checked_target(target: str) -> str:
+def checked_target(target: str, what: str = "webhook target") -> str:
     """`target` if it is an http(s) URL; a usage error otherwise."""
     try:
         url = httpx.URL(target)
     except httpx.InvalidURL:
         url = httpx.URL()
     if url.scheme not in ("http", "https") or not url.host:
-        raise click.UsageError(f"the webhook target {target!r} is not an http(s) URL")
+        raise click.UsageError(f"the {what} {target!r} is not an http(s) URL")
     return target
 
 
@@ -56,6 +57,8 @@ class WebhookOptions:
     def square(self, target: str, seed: int) -> tuple[DeliveryConfig, SquareWebhookSigner]:
         """Square's delivery to `target`; usage errors for a bad URL or a missing key."""
         checked_target(target)
+        if self.notification_url:
+            checked_target(self.notification_url, f"notification URL ({NOTIFICATION_URL_ENV})")
         if not self.signature_key:
             raise click.UsageError(
                 f"no webhook signature key: pass --signature-key or set {SIGNATURE_KEY_ENV}"
@@ -104,20 +107,21 @@ def webhook_options(command: Callable[..., None]) -> Callable[..., None]:
 
     options = [
         click.option("--signature-key", envvar=SIGNATURE_KEY_ENV, show_envvar=True,
+                     callback=not_blank,
                      help="Square: the webhook subscription's signature key. (Shopify signs "
                           "with the sandbox app's client secret; see `tokens`.)"),
         click.option("--notification-url", envvar=NOTIFICATION_URL_ENV, show_envvar=True,
                      help="Square: the subscription URL the signature covers (default: the "
                           "target)."),
-        click.option("--duplicate-rate", type=click.FloatRange(0, 1), default=0.0,
+        click.option("--duplicate-rate", type=FiniteFloatRange(0, 1), default=0.0,
                      show_default=True, help="Share of acknowledged events sent a second time."),
-        click.option("--retry-unit-seconds", type=click.FloatRange(min=0.001), default=60.0,
+        click.option("--retry-unit-seconds", type=FiniteFloatRange(min=0.001), default=60.0,
                      show_default=True,
                      help="How long one minute of the provider's retry schedule lasts."),
-        click.option("--retry-horizon-minutes", type=click.FloatRange(min=0), default=None,
+        click.option("--retry-horizon-minutes", type=FiniteFloatRange(min=0), default=None,
                      help="Retry for this many schedule minutes, then give up "
                           "(default: Square 1440, Shopify 240)."),
-        click.option("--timeout", "timeout_seconds", type=click.FloatRange(min=0.001),
+        click.option("--timeout", "timeout_seconds", type=FiniteFloatRange(min=0.001),
                      default=None,
                      help="Seconds the receiver has to answer 2xx (default: Square 10, "
                           "Shopify 5)."),

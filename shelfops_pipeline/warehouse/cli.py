@@ -5,10 +5,13 @@ from datetime import UTC, date, datetime
 import click
 import dagster as dg
 import duckdb
+import pyarrow as pa
 
+from shelfops_pipeline.cli_types import CustomerId
 from shelfops_pipeline.definitions import defs, readers
 from shelfops_pipeline.warehouse.customers import connected_customers, register
 from shelfops_pipeline.warehouse.instance import local_instance
+from shelfops_pipeline.warehouse.partitions import HISTORY_START
 from shelfops_pipeline.warehouse.resources import WarehouseResource
 from shelfops_pipeline.warehouse.sync import (
     TABLES,
@@ -19,6 +22,8 @@ from shelfops_pipeline.warehouse.sync import (
 )
 
 DEFAULT_TABLES = ("stores", "products", "transactions")
+FIRST_DAY = date.fromisoformat(HISTORY_START)
+QUERY_HINT = "the tables are views in schema `shelfops`, e.g. SELECT * FROM shelfops.stores"
 
 
 def _where(outcome: PartitionOutcome) -> str:
@@ -46,8 +51,21 @@ def _reason(message: str) -> str:
     return last.split("Error: ", 1)[-1]
 
 
-def _day(ctx: click.Context, param: click.Parameter, value: datetime) -> date:
-    return value.date()
+def _business_day(ctx: click.Context, param: click.Parameter, value: datetime) -> date:
+    """A day that has partitions: from the first one up to today (UTC), which has begun."""
+    day = value.date()
+    today = datetime.now(UTC).date()
+    if day < FIRST_DAY:
+        raise click.BadParameter(
+            f"{day} is before the first business day partition; give {FIRST_DAY} or later",
+            ctx,
+            param,
+        )
+    if day > today:
+        raise click.BadParameter(
+            f"{day} has not begun yet; give today ({today} UTC) or earlier", ctx, param
+        )
+    return day
 
 
 @click.command()
@@ -55,20 +73,21 @@ def _day(ctx: click.Context, param: click.Parameter, value: datetime) -> date:
     "--start",
     type=click.DateTime(["%Y-%m-%d"]),
     required=True,
-    callback=_day,
+    callback=_business_day,
     help="First business day, e.g. 2026-11-01.",
 )
 @click.option(
     "--end",
     type=click.DateTime(["%Y-%m-%d"]),
     required=True,
-    callback=_day,
+    callback=_business_day,
     help="Last business day (included).",
 )
 @click.option(
     "--customer",
     "customer_ids",
     multiple=True,
+    type=CustomerId(),
     help="Only this customer (repeat for several); default every connected customer.",
 )
 @click.option(
@@ -97,9 +116,10 @@ def sync(
     customer's partitions; a failed partition does not stop the others.
     """
     now = datetime.now(UTC)
-    if end > now.date():
+    if start > end:
         raise click.BadParameter(
-            f"{end} has not begun yet (today is {now.date()} UTC)", param_hint="--end"
+            f"{start} is after --end {end}; give a start on or before the end",
+            param_hint="--start",
         )
     connected = connected_customers()
     not_connected = [c for c in customer_ids if c not in connected]
@@ -141,6 +161,11 @@ def sync(
         raise click.ClickException(f"{len(failed)} partition(s) failed; see the lines above")
 
 
+def _first_line(error: Exception) -> str:
+    """DuckDB's message without the `LINE 1: ...` excerpt and suggestions it adds below it."""
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
 @click.command()
 @click.argument("sql")
 def query(sql: str) -> None:
@@ -148,6 +173,8 @@ def query(sql: str) -> None:
 
     The tables are views in the `shelfops` schema, e.g. `SELECT * FROM shelfops.stores`.
     """
+    if not sql.strip():
+        raise click.BadParameter(f"no SQL given; {QUERY_HINT}", param_hint="SQL")
     database = WarehouseResource().database
     if not database.exists():
         raise click.ClickException(f"{database} does not exist yet; run `make demo` first")
@@ -159,6 +186,12 @@ def query(sql: str) -> None:
             # and its `df()` turns decimals into floats; Arrow keeps them exact Decimals.
             click.echo(relation.to_arrow_table().to_pandas().to_string(index=False))
     except duckdb.Error as error:
-        raise click.ClickException(str(error)) from None
+        raise click.ClickException(f"{_first_line(error)}; {QUERY_HINT}") from None
+    except (pa.ArrowException, ValueError, OverflowError) as error:
+        # Types pandas has no column for (UNION) or dates past its range ('infinity'::DATE).
+        raise click.ClickException(
+            f"the result cannot be shown ({_first_line(error)}); cast the column in the SQL, "
+            "e.g. CAST(x AS VARCHAR)"
+        ) from None
     finally:
         connection.close()

@@ -1,11 +1,15 @@
 """`shelfops webhooks`: serve the receiver, list dead letters, replay them."""
 
 import logging
+import os
+import sqlite3
 
 import click
 import uvicorn
 
-from shelfops_pipeline.credentials.paths import shelfops_home
+from shelfops_pipeline.cli_types import PrintableText
+from shelfops_pipeline.credentials.paths import HOME_ENV, shelfops_home
+from shelfops_pipeline.credentials.urls import http_url_problem, is_host_name
 from shelfops_pipeline.webhooks.connection_cli import WEBHOOKS_URL_ENV
 from shelfops_pipeline.webhooks.keyring import stored_square_subscriptions
 from shelfops_pipeline.webhooks.queue import EventQueue, queue_path
@@ -16,8 +20,36 @@ from shelfops_pipeline.webhooks.settings import (
     MAX_BODY_BYTES,
     SHOPIFY_SECRET_ENV,
     SQUARE_KEY_ENV,
+    SQUARE_URL_ENV,
     ReceiverSettings,
 )
+
+
+def checked_host(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """--host: an IP address or a host name, refused here rather than when uvicorn binds."""
+    if not is_host_name(value):
+        raise click.BadParameter(
+            f"{value!r} is not an IP address or host name; give one like 127.0.0.1 or 0.0.0.0",
+            ctx,
+            param,
+        )
+    return value
+
+
+def check_receiver_environment() -> None:
+    """Refuse variables the receiver would silently verify nothing with: a blank secret (set,
+    but only spaces) or a Square notification URL that is not one. Secrets are never echoed."""
+    for name in (SQUARE_KEY_ENV, SHOPIFY_SECRET_ENV):
+        value = os.environ.get(name)
+        if value and not value.strip():
+            raise click.ClickException(f"{name} is blank; set it to the real secret or unset it")
+    url = os.environ.get(SQUARE_URL_ENV)
+    problem = None if not url else http_url_problem(url)
+    if problem is not None:  # the URL is not echoed: its user info may hold a password
+        raise click.ClickException(
+            f"{SQUARE_URL_ENV} {problem}; set it to the URL Square posts to, "
+            "e.g. https://hooks.example.com/webhooks/square"
+        )
 
 
 @click.group()
@@ -26,7 +58,7 @@ def webhooks() -> None:
 
 
 @webhooks.command()
-@click.option("--host", default=DEFAULT_HOST, show_default=True)
+@click.option("--host", default=DEFAULT_HOST, show_default=True, callback=checked_host)
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True)
 @click.option(
     "--max-body-bytes",
@@ -44,10 +76,18 @@ def serve(host: str, port: int, max_body_bytes: int, log_level: str) -> None:
     (default: this server's /webhooks/square URL); Shopify ones with
     SHELFOPS_SHOPIFY_CLIENT_SECRET. A provider without its secret has every delivery refused.
     """
+    check_receiver_environment()
     home = shelfops_home()
     settings = ReceiverSettings.from_env(
         home, f"http://{host}:{port}/webhooks/square", max_body_bytes
     )
+    try:
+        receiver = build_receiver(settings)
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(
+            f"cannot open the webhook queue {queue_path(home)} ({error}); point {HOME_ENV} at a "
+            "writable directory"
+        ) from None
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -68,7 +108,7 @@ def serve(host: str, port: int, max_body_bytes: int, log_level: str) -> None:
     click.echo(f"webhooks: receiving at http://{host}:{port}/webhooks/{{square,shopify}}, "
                f"queue {queue_path(home)}")  # fmt: skip
     uvicorn.run(
-        build_receiver(settings),
+        receiver,
         host=host,
         port=port,
         log_level=log_level,
@@ -99,7 +139,11 @@ def dead_letters() -> None:
 
 @webhooks.command()
 @click.option(
-    "--event-id", "event_ids", multiple=True, help="Replay this event only; repeat for several."
+    "--event-id",
+    "event_ids",
+    multiple=True,
+    type=PrintableText("event id", "the ones `shelfops webhooks dead-letters` lists"),
+    help="Replay this event only; repeat for several.",
 )
 def replay(event_ids: tuple[str, ...]) -> None:
     """Queue dead-lettered events again (all of them by default); the sensor applies them."""

@@ -9,10 +9,12 @@ import os
 
 import click
 
+from shelfops_pipeline.cli_types import CustomerId
 from shelfops_pipeline.credentials.errors import CredentialError
 from shelfops_pipeline.credentials.keys import load_keys
 from shelfops_pipeline.credentials.models import SOURCES, Connection, Source
 from shelfops_pipeline.credentials.store import CredentialStore
+from shelfops_pipeline.credentials.urls import secure_base_url
 from shelfops_pipeline.sources.shopify import oauth as shopify
 from shelfops_pipeline.sources.square import oauth as square
 
@@ -67,11 +69,25 @@ def _connection(store: CredentialStore, customer_id: str, source: Source) -> Con
     return connection
 
 
+def checked_webhooks_url(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    """The receiver's base URL, refused at parse time unless https or loopback http: providers
+    post signed events there."""
+    if value is not None:
+        try:
+            secure_base_url(value, "webhooks URL")
+        except CredentialError as error:
+            raise click.BadParameter(str(error), ctx, param) from None
+    return value
+
+
 webhooks_url_option = click.option(
     "--webhooks-url",
     "webhooks_url",
     envvar=WEBHOOKS_URL_ENV,
     show_envvar=True,
+    callback=checked_webhooks_url,
     help="Public base URL of `shelfops webhooks serve`; when set, the receiver is subscribed "
     "to this account's events.",
 )
@@ -81,13 +97,17 @@ source_option = click.option(
 
 
 @click.command()
-@click.option("--customer", "customer_id", required=True, help="The customer id, e.g. cust-001.")
+@click.option(
+    "--customer", "customer_id", type=CustomerId(), required=True,
+    help="The customer id, e.g. cust-001.",
+)  # fmt: skip
 @source_option
 @click.option(
     "--webhooks-url",
     envvar=WEBHOOKS_URL_ENV,
     show_envvar=True,
     required=True,
+    callback=checked_webhooks_url,
     help="Public base URL of `shelfops webhooks serve`.",
 )
 def subscribe(customer_id: str, source: Source, webhooks_url: str) -> None:
@@ -106,7 +126,10 @@ def subscribe(customer_id: str, source: Source, webhooks_url: str) -> None:
 
 
 @click.command()
-@click.option("--customer", "customer_id", required=True, help="The customer id, e.g. cust-001.")
+@click.option(
+    "--customer", "customer_id", type=CustomerId(), required=True,
+    help="The customer id, e.g. cust-001.",
+)  # fmt: skip
 @source_option
 @click.option(
     "--keep-subscriptions",

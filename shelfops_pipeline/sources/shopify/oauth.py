@@ -53,7 +53,7 @@ from shelfops_pipeline.credentials.errors import (
 )
 from shelfops_pipeline.credentials.models import TokenSet
 from shelfops_pipeline.credentials.secret import Secret
-from shelfops_pipeline.credentials.urls import is_loopback, secure_base_url
+from shelfops_pipeline.credentials.urls import is_loopback, refuse_user_info, secure_base_url
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ def shop_handle(domain: str) -> str:
 def shop_base_url(template: str, shop: str) -> str:
     """Where `shop` (a validated myshopify domain) is reached under the base URL `template`;
     CredentialError unless the template names the shop, InsecureURL unless https or loopback."""
+    refuse_user_info(template, "Shopify base URL")
     if "{shop}" not in template and "{handle}" not in template:
         raise CredentialError(
             f"the Shopify base URL {template!r} must name the shop as {{shop}} or {{handle}}, "
