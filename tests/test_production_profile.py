@@ -35,9 +35,9 @@ from shelfops_pipeline.warehouse.resources import WarehouseResource
 
 T = TypeVar("T")
 
-# 2.5 to 3 minutes on 2 cores also busy with other work (one run per merchant at a time, 14
-# each, about 10 s apart); the budget is 4 minutes.
-pytestmark = pytest.mark.timeout(240)
+# 2.5 to 3 minutes on 2 cores (one run per merchant at a time, 14 each, about 10 s apart), more
+# when the machine is busy with other work; the budget is 10 minutes.
+pytestmark = pytest.mark.timeout(600)
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -48,7 +48,7 @@ HISTORY_DAYS = NEWEST_DAY_BACK + DAYS + 2
 CUSTOMER_TAG = "dagster/partition/customer"
 PARTITION_TAG = "dagster/partition"
 BACKFILL_TAG = "dagster/backfill"
-BACKFILL_TIMEOUT_SECONDS = 180.0
+BACKFILL_TIMEOUT_SECONDS = 480.0
 STOP_TIMEOUT_SECONDS = 20.0
 # The runs' own executor: one process per run instead of one per step, as on a small machine.
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}

@@ -258,7 +258,9 @@ def test_a_webhook_not_acknowledged_within_the_timeout_is_sent_again(
         assert first.body == retry.body
         assert first.headers["x-shopify-webhook-id"] == retry.headers["x-shopify-webhook-id"]
         assert retry.headers["x-shopify-hmac-sha256"] == independent_hmac(app_secret, retry.body)
-        assert retry.arrived - first.arrived >= 0.3 + 0.05
+        # The timeout (0.3 s) passes before the retry, which waits a retry unit (0.05 s) more;
+        # the first request's own arrival may lag its sending on a busy machine by that unit.
+        assert retry.arrived - first.arrived >= 0.3
 
 
 def test_failing_deliveries_are_retried_on_the_schedule_then_given_up(
