@@ -1,4 +1,5 @@
-"""`python -m benchmarks` (`make bench`): every benchmark, one table, one `bench/results.json`.
+"""`python -m benchmarks` (`make bench`): every benchmark, one table, `bench/results.json` (and
+the same table as Markdown in `bench/results.md`, for the README).
 
 Groups run in a fixed order; `--only` picks some (for development). A group that fails is
 recorded as an error measure and the others still run; the exit status is 1 when any group
@@ -16,7 +17,7 @@ from pathlib import Path
 import click
 
 from benchmarks import suite_busy, suite_limits
-from benchmarks.results import DEFAULT_OUTPUT, Measure, table, write
+from benchmarks.results import DEFAULT_OUTPUT, Measure, markdown, table, write
 
 Group = Callable[[suite_busy.BusyContext | None], list[Measure]]
 BUSY_GROUPS = ("square_beside_peer", "shopify_limits_off", "shopify_e2e")
@@ -90,8 +91,12 @@ def bench(only: tuple[str, ...], output: Path, strict: bool) -> None:
         peers = context.peer_report() if context is not None else {}
     seconds = time.perf_counter() - started
     path = write(output, measures, started_at, seconds, {"groups": chosen, "peers": peers})
+    path.with_suffix(".md").write_text(markdown(measures) + "\n")
     click.echo(table(measures))
-    click.echo(f"\n{len(measures)} measures in {seconds / 60:.1f} min; written to {path}")
+    click.echo(
+        f"\n{len(measures)} measures in {seconds / 60:.1f} min; written to {path} "
+        f"(and as Markdown, for the README, to {path.with_suffix('.md').name})"
+    )
     missed = [m.name for m in measures if m.met is False]
     if missed:
         click.echo(f"goals missed: {', '.join(missed)}")

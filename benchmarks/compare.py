@@ -27,6 +27,21 @@ def _lines_per_second(run: PeerRun) -> float | None:
     return run.line_items / run.child.seconds
 
 
+def _client_side(lines: int, wall: float, window: Window) -> dict[str, float]:
+    """One tool's wall time split into the sandbox serving its requests and the rest."""
+    serving = window.serving_seconds
+    latencies = [e.finished - e.started for e in window.api]
+    return {
+        "line_items": lines,
+        "first_api_request_s": round(latencies[0], 3) if latencies else 0.0,
+        "mean_api_request_s": round(sum(latencies) / len(latencies), 3) if latencies else 0.0,
+        "wall_s": round(wall, 2),
+        "sandbox_serving_s": round(serving, 2),
+        "client_side_s": round(wall - serving, 2),
+        "client_side_lines_per_s": round(lines / (wall - serving), 1),
+    }
+
+
 def ingest_measures(prefix: str, ours: OurSync, decode: float) -> list[Measure]:
     window = ours.window
     return [
@@ -108,15 +123,45 @@ def beside_peer(prefix: str, ours: OurSync, peer: PeerRun) -> list[Measure]:
     ]
 
 
-def ours_vs_peer_speed(prefix: str, ours: OurSync, peer: PeerRun) -> Measure:
+def ours_vs_peer_speed(prefix: str, ours: OurSync, peer: PeerRun) -> list[Measure]:
+    """The goal measure on wall time, and beside it the same ratio on each tool's client-side
+    time (its wall time less the time the sandbox spent serving its requests).
+
+    Wall time stays the goal measure: a user waits for it. The client-side ratio shows what is
+    left when the emulator's own serving time, which a real API would not match, is taken out
+    of both tools alike; time a tool spends idle by its own choice (a fixed poll interval) stays
+    in its client-side time, and the sandbox's bulk-export work, done between requests, is not
+    subtracted from either.
+    """
     theirs = _lines_per_second(peer)
-    return Measure(
+    compared = f"{peer.peer} extract alone" if theirs else f"{peer.peer}: {peer.why_not}"
+    mine = _client_side(ours.lines, ours.child.seconds, ours.window)
+    details: dict[str, object] = {"ours": mine}
+    client_side: float | None = None
+    if theirs is not None and peer.child is not None and peer.window is not None:
+        their_side = _client_side(peer.line_items, peer.child.seconds, peer.window)
+        details["peer"] = their_side
+        client_side = their_side["client_side_lines_per_s"]
+    wall = Measure(
         f"{prefix}.ours_e2e_vs_peer_extract",
         ours.lines_per_second,
         "lines/s",
-        f"{peer.peer} extract alone" if theirs else f"{peer.peer}: {peer.why_not}",
+        compared,
         theirs,
         goal=">= 3 x",
         met=None if theirs is None else ours.lines_per_second >= PEER_SPEED_BOUND * theirs,
-        note="budget not binding; each tool's own line count over its own wall time",
+        note="budget not binding; each tool's own line count over its own wall time; both "
+        "tools face the same warmed sandbox (every store-day generated before either runs); "
+        "the split of each wall time is under ours_vs_peer_client_side",
     )
+    rest = Measure(
+        f"{prefix}.ours_vs_peer_client_side",
+        mine["client_side_lines_per_s"],
+        "lines/s",
+        f"{compared}, client side" if client_side else compared,
+        client_side,
+        note="not the goal measure: lines over (wall - time the sandbox was serving the tool's "
+        "requests), for each tool; see details",
+        details=details,
+    )
+    return [wall, rest]

@@ -84,6 +84,19 @@ class Window:
         """Time the sandbox spent answering API requests (their latencies, summed)."""
         return sum(e.finished - e.started for e in self.api)
 
+    @property
+    def serving_seconds(self) -> float:
+        """Wall time during which at least one of the window's requests (API and OAuth) was
+        inside the sandbox; overlapping requests count once. A bulk result file's download is
+        left out: the sandbox only streams a finished file, at the pace the client reads it."""
+        served = [e for e in self.exchanges if not RESULT_FILE.search(e.path)]
+        total, reach = 0.0, float("-inf")
+        for e in sorted(served, key=lambda e: e.started):
+            if e.finished > reach:
+                total += e.finished - max(e.started, reach)
+                reach = e.finished
+        return total
+
     def charged_points(self) -> float:
         """Points the bucket had to supply: every actual cost, but the last query's requested
         cost (it must be whole in the bucket before it runs)."""

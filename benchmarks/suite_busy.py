@@ -133,7 +133,7 @@ def square(context: BusyContext) -> list[Measure]:
         peer = _run_peer(context, tap_square, world, SQUARE_LIMITS.name, days, rows)
     return [
         *ingest_measures("square", ours, decode),
-        ours_vs_peer_speed("square", ours, peer),
+        *ours_vs_peer_speed("square", ours, peer),
         *beside_peer("square.beside_peer", ours, peer),
     ]
 
@@ -146,7 +146,7 @@ def shopify_limits_off(context: BusyContext) -> list[Measure]:
         ours = our_sync(world, context.folder / "shopify-off-ours", "shopify", days, rows)
         decode = decode_seconds(ours.window.bodies)
         peer = _run_peer(context, tap_shopify, world, busy.LIMITS_OFF.name, days, rows)
-    return [*ingest_measures("shopify", ours, decode), ours_vs_peer_speed("shopify", ours, peer)]
+    return [*ingest_measures("shopify", ours, decode), *ours_vs_peer_speed("shopify", ours, peer)]
 
 
 def shopify_standard(context: BusyContext) -> list[Measure]:

@@ -11,7 +11,6 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +32,13 @@ def partition_dir(lake: Path, table: str, partition: Mapping[str, str]) -> Path:
 
 
 def to_table(rows: Iterable[Any], schema: pa.Schema) -> pa.Table:
-    """Dataclass rows -> an Arrow table of exactly `schema` (decimals stay exact)."""
-    records = [asdict(row) for row in rows]
-    columns = {name: [r[name] for r in records] for name in schema.names}
+    """Dataclass rows -> an Arrow table of exactly `schema` (decimals stay exact).
+
+    Fields are read as they are: every column is a scalar, and `dataclasses.asdict` would
+    deep-copy each value for nothing (over half of this function's time on order rows).
+    """
+    records = list(rows)
+    columns = {name: [getattr(r, name) for r in records] for name in schema.names}
     return pa.table(columns, schema=schema)
 
 
