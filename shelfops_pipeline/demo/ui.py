@@ -103,8 +103,9 @@ def ui(port: int, sandbox_port: int, workspace: Path, webhooks_port: int) -> Non
                 ) from None
             click.echo(f"sandbox serving at {sandbox.square_url}; demo merchants connected")
             click.echo(
-                f"{subscribed.describe()}; new sales arrive every {LIVE_INTERVAL_SECONDS:g} s "
-                "and webhook_events_sensor applies them to transactions"
+                f"{subscribed.describe()}; every {LIVE_INTERVAL_SECONDS:g} s the sandbox posts "
+                "what happened (a sale every few minutes in this quiet world) and "
+                "webhook_events_sensor applies it to transactions"
             )
             env = {**os.environ, **sandbox.env(), DAGSTER_HOME_ENV: str(home)}
             process = subprocess.Popen(
