@@ -37,6 +37,13 @@ class CustomerId(click.ParamType):
         return text
 
 
+# The `--customer` option of the commands that act on one customer's connection.
+customer_option = click.option(
+    "--customer", "customer_id", type=CustomerId(), required=True,
+    help="The customer id, e.g. cust-001.",
+)  # fmt: skip
+
+
 class PrintableText(click.ParamType):
     """Non-blank text without control characters or undecodable bytes, e.g. an event id."""
 

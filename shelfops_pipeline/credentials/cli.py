@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import click
 
-from shelfops_pipeline.cli_types import CustomerId, FiniteFloatRange, not_blank
+from shelfops_pipeline.cli_types import FiniteFloatRange, customer_option, not_blank
 from shelfops_pipeline.credentials.connect import connect as run_connect
 from shelfops_pipeline.credentials.errors import CredentialError
 from shelfops_pipeline.credentials.keys import (
@@ -96,10 +96,7 @@ def connect() -> None:
 
 
 @connect.command("square")
-@click.option(
-    "--customer", "customer_id", type=CustomerId(), required=True,
-    help="The customer id, e.g. cust-001.",
-)  # fmt: skip
+@customer_option
 @click.option(
     "--base-url",
     envvar=BASE_URL_ENV,
@@ -185,10 +182,7 @@ def connect_square(
 
 
 @connect.command("shopify")
-@click.option(
-    "--customer", "customer_id", type=CustomerId(), required=True,
-    help="The customer id, e.g. cust-001.",
-)  # fmt: skip
+@customer_option
 @click.option("--shop", required=True, help="The shop: <name> or <name>.myshopify.com.")
 @click.option(
     "--base-url",

@@ -8,7 +8,6 @@ takes (possibly with per-subscription headers), and how each is signed.
 import asyncio
 import contextlib
 import dataclasses
-import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,9 +20,8 @@ from shelfops_pipeline.sandbox.webhook_delivery import (
     WebhookDispatcher,
     WebhookMessage,
     WebhookSigner,
+    event_batches,
 )
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,23 +85,13 @@ async def _fan_out(
     clock: Callable[[], datetime],
     interval_seconds: float,
 ) -> None:
-    last = clock()
-    while True:
-        await asyncio.sleep(interval_seconds)
-        now = clock()
+    async for messages in event_batches(source, clock, interval_seconds):
         targets = await dispatchers.current(subscribers())
-        try:
-            messages = list(source(last, now)) if targets else []
-        except Exception:
-            # A bad tick must not stop the feed (or the server hosting it); the next tick retries.
-            logger.exception("webhook events for (%s, %s] could not be built", last, now)
-            continue
         for message in messages:
             for subscriber, dispatcher in targets:
                 delivery = subscriber.delivery_of(message)
                 if delivery is not None:
                     dispatcher.submit(delivery)
-        last = now
 
 
 @contextlib.asynccontextmanager

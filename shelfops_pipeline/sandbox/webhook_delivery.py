@@ -290,12 +290,10 @@ class LiveWebhooks:
     interval_seconds: float = 5.0
 
 
-async def _trickle(
-    source: MessageSource,
-    dispatcher: WebhookDispatcher,
-    clock: Callable[[], datetime],
-    interval_seconds: float,
-) -> None:
+async def event_batches(
+    source: MessageSource, clock: Callable[[], datetime], interval_seconds: float
+) -> AsyncIterator[list[WebhookMessage]]:
+    """Every `interval_seconds`, the events of (last tick, now]; forever, until cancelled."""
     last = clock()
     while True:
         await asyncio.sleep(interval_seconds)
@@ -306,9 +304,19 @@ async def _trickle(
             # A bad tick must not stop the feed (or the server hosting it); the next tick retries.
             logger.exception("webhook events for (%s, %s] could not be built", last, now)
             continue
+        yield messages
+        last = now
+
+
+async def _trickle(
+    source: MessageSource,
+    dispatcher: WebhookDispatcher,
+    clock: Callable[[], datetime],
+    interval_seconds: float,
+) -> None:
+    async for messages in event_batches(source, clock, interval_seconds):
         for message in messages:
             dispatcher.submit(message)
-        last = now
 
 
 @contextlib.asynccontextmanager

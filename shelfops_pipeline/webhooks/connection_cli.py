@@ -9,7 +9,7 @@ import os
 
 import click
 
-from shelfops_pipeline.cli_types import CustomerId
+from shelfops_pipeline.cli_types import customer_option
 from shelfops_pipeline.credentials.errors import CredentialError
 from shelfops_pipeline.credentials.keys import load_keys
 from shelfops_pipeline.credentials.models import SOURCES, Connection, Source
@@ -97,10 +97,7 @@ source_option = click.option(
 
 
 @click.command()
-@click.option(
-    "--customer", "customer_id", type=CustomerId(), required=True,
-    help="The customer id, e.g. cust-001.",
-)  # fmt: skip
+@customer_option
 @source_option
 @click.option(
     "--webhooks-url",
@@ -126,10 +123,7 @@ def subscribe(customer_id: str, source: Source, webhooks_url: str) -> None:
 
 
 @click.command()
-@click.option(
-    "--customer", "customer_id", type=CustomerId(), required=True,
-    help="The customer id, e.g. cust-001.",
-)  # fmt: skip
+@customer_option
 @source_option
 @click.option(
     "--keep-subscriptions",
