@@ -5,17 +5,13 @@ daemon's queue within the profile's limits (read back from the run records in Po
 warehouse then holds exactly the sandbox's truth for those days."""
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
 
 import dagster as dg
 import httpx
@@ -23,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 from credential_helpers import SEED, OAuthSandbox, Recorder, connect_customer, isolate
 from postgres_helpers import Postgres, postgres_home, throwaway_postgres
+from service_helpers import graphql, service, wait_for, wait_until_answering
 
 from shelfops_pipeline.cli import cli
 from shelfops_pipeline.credentials.keys import ensure_local_key_file
@@ -33,14 +30,10 @@ from shelfops_pipeline.sandbox.settings import SandboxSettings
 from shelfops_pipeline.sandbox.truth import truth_lines
 from shelfops_pipeline.warehouse.resources import WarehouseResource
 
-T = TypeVar("T")
-
 # 2.5 to 3 minutes on 2 cores (one run per merchant at a time, 14 each, about 10 s apart), more
 # when the machine is busy with other work; the budget is 10 minutes.
 pytestmark = pytest.mark.timeout(600)
 
-REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 DAYS = 14
 # The newest day is old enough that no offline order can still arrive (up to 72 hours late).
 NEWEST_DAY_BACK = 6
@@ -49,7 +42,6 @@ CUSTOMER_TAG = "dagster/partition/customer"
 PARTITION_TAG = "dagster/partition"
 BACKFILL_TAG = "dagster/backfill"
 BACKFILL_TIMEOUT_SECONDS = 480.0
-STOP_TIMEOUT_SECONDS = 20.0
 # The runs' own executor: one process per run instead of one per step, as on a small machine.
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 SYNCED_ASSETS = [["square", "orders"], ["shopify", "orders"], ["transactions"]]
@@ -67,14 +59,6 @@ def postgres() -> Iterator[Postgres]:
         yield running
 
 
-def _wait_for(what: str, seconds: float, probe: Callable[[], T | None]) -> T:
-    deadline = time.monotonic() + seconds
-    while (found := probe()) is None:
-        assert time.monotonic() < deadline, f"{what} did not happen within {seconds:g} s"
-        time.sleep(1)
-    return found
-
-
 @contextmanager
 def _served_sandbox() -> Iterator[OAuthSandbox]:
     """The small world on the real clock, its history reaching back past the backfill's days."""
@@ -87,39 +71,6 @@ def _served_sandbox() -> Iterator[OAuthSandbox]:
         yield OAuthSandbox(sandbox, recorder, base_url, customers)
 
 
-@contextmanager
-def _service(
-    command: list[str], env: dict[str, str], log: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A Dagster service in a session of its own: its process group (code server and run workers
-    included) is stopped as one, and it starts with SIGINT and SIGTERM at their defaults."""
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(BIN / command[0]), *command[1:]], cwd=REPO, env=env, stdout=output,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-    try:
-        yield process
-    finally:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        with suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        # What outlives the service's own process (a code server still cleaning up) ends too.
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def _graphql(ui: httpx.Client, query: str, **variables: Any) -> dict[str, Any]:
-    reply = ui.post("/graphql", json={"query": query, "variables": variables})
-    reply.raise_for_status()
-    body = reply.json()
-    assert "errors" not in body, body["errors"]
-    data: dict[str, Any] = body["data"]
-    return data
-
-
 def _launch_backfill(ui: httpx.Client, partition_keys: list[str]) -> str:
     """`launchPartitionBackfill`, as the UI's Materialize dialog sends it; the backfill's id."""
     params = {
@@ -127,7 +78,7 @@ def _launch_backfill(ui: httpx.Client, partition_keys: list[str]) -> str:
         "partitionNames": partition_keys,
         "runConfigData": IN_PROCESS,
     }
-    launched = _graphql(ui, LAUNCH_BACKFILL, params=params)["launchPartitionBackfill"]
+    launched = graphql(ui, LAUNCH_BACKFILL, params=params)["launchPartitionBackfill"]
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
     backfill_id: str = launched["backfillId"]
     return backfill_id
@@ -234,25 +185,17 @@ def test_a_backfill_on_the_postgres_profile_keeps_the_limits_and_fills_the_truth
         env = {**os.environ, "DAGSTER_DISABLE_TELEMETRY": "1"}
         workspace = ["-w", "workspace.yaml"]
         web = ["dagster-webserver", *workspace, "-h", "127.0.0.1", "-p", str(port)]
-        webserver = running.enter_context(_service(web, env, web_log))
+        webserver = running.enter_context(service(web, env, web_log))
         ui = running.enter_context(
             httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, trust_env=False)
         )
-
-        def answering() -> bool | None:
-            assert webserver.poll() is None, web_log.read_text()[-3000:]
-            try:
-                return ui.get("/server_info").status_code == 200 or None
-            except httpx.TransportError:
-                return None
-
-        _wait_for("the webserver answering", 60, answering)
+        wait_until_answering(ui, webserver, web_log)
         keys = [f"{customer}|{day}" for customer in customers for day in days]
         # The webserver records the backfill in PostgreSQL; the daemon, started after it, finds
         # it there on its first pass (it looks for new backfills every 30 s after that).
         backfill_id = _launch_backfill(ui, keys)
         daemon = running.enter_context(
-            _service(["dagster-daemon", "run", *workspace], env, daemon_log)
+            service(["dagster-daemon", "run", *workspace], env, daemon_log)
         )
 
         def services_alive() -> None:
@@ -267,7 +210,7 @@ def test_a_backfill_on_the_postgres_profile_keeps_the_limits_and_fills_the_truth
             assert all(run.is_success for run in ended), daemon_log.read_text()[-3000:]
             return len(ended) == len(keys) or None
 
-        _wait_for("the backfill's runs", BACKFILL_TIMEOUT_SECONDS, backfill_ran)
+        wait_for("the backfill's runs", BACKFILL_TIMEOUT_SECONDS, backfill_ran)
         records, read_at = instance.get_run_records(), time.time()
         materialized = instance.get_materialized_partitions(dg.AssetKey("transactions"))
         pools = {pool.name: pool.limit for pool in instance.event_log_storage.get_pool_limits()}

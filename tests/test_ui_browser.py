@@ -11,10 +11,7 @@ test's tmp_path and are copied to .pytest-artifacts/ui/.
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +27,7 @@ from lineage_graph import (
     read_graph,
 )
 from playwright.sync_api import BrowserContext, Page, Request, Route, sync_playwright
+from service_helpers import BIN, REPO, service, wait_until_answering
 
 from shelfops_pipeline.http.urls import is_loopback
 from shelfops_pipeline.sandbox.runner import free_loopback_port
@@ -37,8 +35,6 @@ from shelfops_pipeline.sandbox.runner import free_loopback_port
 # Demo ~30 s, webserver ~8 s, browser ~15 s; a first Chromium install adds ~30 s.
 pytestmark = pytest.mark.timeout(240)
 
-REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL_SCRIPT = REPO / "scripts" / "install-chromium.sh"
 ARTIFACTS = REPO / ".pytest-artifacts" / "ui"
@@ -109,17 +105,6 @@ def _run_demo(home: Path, env: dict[str, str]) -> int:
     return int(ran.group(1))
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the webserver's process group (it and its code server)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 @pytest.fixture(scope="module")
 def demo_ui(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoUi]:
     """The demo's warehouse and runs, and `dagster-webserver` over them on a loopback port."""
@@ -127,33 +112,15 @@ def demo_ui(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     env = _env(home)
     partitions = _run_demo(home, env)
     port = free_loopback_port()
-    command = [
-        str(BIN / "dagster-webserver"),
-        *("-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)),
-    ]
+    command = ["dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
     log = home / "webserver.log"
-    with log.open("wb") as output:
-        # A session of its own: its process group is stopped as one, with default signal handling.
-        process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + READY_SECONDS
-        with httpx.Client(base_url=base_url, timeout=10, trust_env=False) as client:
-            while True:
-                assert process.poll() is None, log.read_text()[-3000:]
-                try:
-                    if client.get("/server_info").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the webserver did not answer in time"
-                time.sleep(0.25)
+    base_url = f"http://127.0.0.1:{port}"
+    with (
+        service(command, env, log, stop_timeout=STOP_SECONDS) as process,
+        httpx.Client(base_url=base_url, timeout=10, trust_env=False) as client,
+    ):
+        wait_until_answering(client, process, log, READY_SECONDS)
         yield DemoUi(base_url, home / "dagster", partitions)
-    finally:
-        _stop(process)
 
 
 @dataclass

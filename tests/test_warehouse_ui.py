@@ -7,21 +7,17 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
 
 import httpx
 import pytest
+from service_helpers import REPO, graphql, service, wait_for, wait_until_answering
 
 from shelfops_pipeline.credentials.keys import ensure_local_key_file
 from shelfops_pipeline.sandbox.runner import free_loopback_port
 
-T = TypeVar("T")
-
-REPO = Path(__file__).resolve().parent.parent
 # The webserver answers in about 4 s on 2 cores; the whole file must stay well under a minute.
 pytestmark = pytest.mark.timeout(60)
 READY_TIMEOUT_SECONDS = 45.0
@@ -44,26 +40,6 @@ AUTOMATION = """
 """
 
 
-def _post(client: httpx.Client, query: str) -> dict[str, Any]:
-    reply = client.post("/graphql", json={"query": query})
-    reply.raise_for_status()
-    body = reply.json()
-    assert "errors" not in body, body["errors"]
-    data: dict[str, Any] = body["data"]
-    return data
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the webserver's process group (it and the code server it spawned)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """`dagster-webserver -w workspace.yaml` on a free loopback port, with a fresh instance."""
@@ -76,37 +52,18 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
         "DAGSTER_DISABLE_TELEMETRY": "1",
         "SHELFOPS_HOME": str(tmp_path_factory.mktemp("shelfops_home")),
     }
-    webserver = Path(sys.executable).parent / "dagster-webserver"
-    command = [str(webserver), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
+    command = ["dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
     log = home / "webserver.log"
-    with log.open("wb") as output:
-        # A session of its own: its process group is stopped as one, and it starts with this
-        # process's handled SIGINT/SIGTERM reset to their defaults.
-        process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    try:
-        with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", timeout=30, trust_env=False
-        ) as client:
-            deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-            while True:
-                assert process.poll() is None, log.read_text()[-2000:]
-                try:
-                    if client.get("/server_info").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the webserver did not answer in time"
-                time.sleep(0.25)
-            yield client
-    finally:
-        _stop(process)
+    with (
+        service(command, env, log, stop_timeout=STOP_TIMEOUT_SECONDS) as process,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, trust_env=False) as client,
+    ):
+        wait_until_answering(client, process, log, READY_TIMEOUT_SECONDS)
+        yield client
 
 
 def test_each_source_asset_feeds_its_unified_table(ui: httpx.Client) -> None:
-    nodes = {"/".join(n["assetKey"]["path"]): n for n in _post(ui, ASSET_GRAPH)["assetNodes"]}
+    nodes = {"/".join(n["assetKey"]["path"]): n for n in graphql(ui, ASSET_GRAPH)["assetNodes"]}
     parents = {
         key: {"/".join(dep["path"]) for dep in node["dependencyKeys"]}
         for key, node in nodes.items()
@@ -127,7 +84,7 @@ def test_each_source_asset_feeds_its_unified_table(ui: httpx.Client) -> None:
 
 
 def test_the_checks_and_column_schemas_are_on_the_tables(ui: httpx.Client) -> None:
-    nodes = {"/".join(n["assetKey"]["path"]): n for n in _post(ui, ASSET_GRAPH)["assetNodes"]}
+    nodes = {"/".join(n["assetKey"]["path"]): n for n in graphql(ui, ASSET_GRAPH)["assetNodes"]}
     transactions = nodes["transactions"]
     assert {c["name"] for c in transactions["assetChecksOrError"]["checks"]} == {
         "transactions_ids_unique",
@@ -150,7 +107,7 @@ def test_the_checks_and_column_schemas_are_on_the_tables(ui: httpx.Client) -> No
 
 
 def test_the_schedules_and_the_customer_sensor_are_served(ui: httpx.Client) -> None:
-    (location,) = _post(ui, AUTOMATION)["repositoriesOrError"]["nodes"]
+    (location,) = graphql(ui, AUTOMATION)["repositoriesOrError"]["nodes"]
     assert location["location"]["name"] == "shelfops_pipeline"
     schedules = {
         s["name"]: (s["cronSchedule"], s["executionTimezone"], s["pipelineName"])
@@ -185,14 +142,6 @@ query($id: String!) { partitionBackfillOrError(backfillId: $id) {
 DONE = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 
 
-def _wait_for(what: str, seconds: float, probe: Callable[[], T | None]) -> T:
-    deadline = time.monotonic() + seconds
-    while (found := probe()) is None:
-        assert time.monotonic() < deadline, f"{what} did not happen within {seconds:g} s"
-        time.sleep(1)
-    return found
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(
     os.environ.get("SHELFOPS_SLOW") != "1",
@@ -220,24 +169,16 @@ def test_make_ui_registers_customers_and_runs_a_multi_partition_backfill(tmp_pat
         )  # fmt: skip
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, trust_env=False) as ui:
-
-            def answering() -> bool | None:
-                assert process.poll() is None, log.read_text()[-3000:]
-                try:
-                    return ui.get("/server_info").status_code == 200 or None
-                except httpx.TransportError:
-                    return None
-
-            _wait_for("the UI answering", 60, answering)
+            wait_until_answering(ui, process, log)
 
             def stores_synced() -> bool | None:
-                runs = _post(ui, STORES_RUNS)["runsOrError"]["results"]
+                runs = graphql(ui, STORES_RUNS)["runsOrError"]["results"]
                 statuses = [run["status"] for run in runs]
                 assert "FAILURE" not in statuses, log.read_text()[-3000:]
                 # A daily stores schedule tick may add runs; the sensor's three must succeed.
                 return statuses.count("SUCCESS") >= 3 or None
 
-            _wait_for("the sensor's three stores runs", 180, stores_synced)
+            wait_for("the sensor's three stores runs", 180, stores_synced)
 
             today = datetime.now(UTC).date()
             days = [str(today - timedelta(days=back)) for back in (5, 4)]
@@ -245,20 +186,15 @@ def test_make_ui_registers_customers_and_runs_a_multi_partition_backfill(tmp_pat
                 "assetSelection": [{"path": ["square", "orders"]}, {"path": ["transactions"]}],
                 "partitionNames": [f"cust-001|{day}" for day in days],
             }
-            reply = ui.post(
-                "/graphql", json={"query": LAUNCH_BACKFILL, "variables": {"params": params}}
-            ).json()["data"]["launchPartitionBackfill"]
+            reply = graphql(ui, LAUNCH_BACKFILL, params=params)["launchPartitionBackfill"]
             assert reply["__typename"] == "LaunchBackfillSuccess", reply
 
             def finished() -> str | None:
-                variables = {"id": reply["backfillId"]}
-                answer = ui.post(
-                    "/graphql", json={"query": BACKFILL_STATUS, "variables": variables}
-                )
-                status: str = answer.json()["data"]["partitionBackfillOrError"]["status"]
+                backfill = graphql(ui, BACKFILL_STATUS, id=reply["backfillId"])
+                status: str = backfill["partitionBackfillOrError"]["status"]
                 return status if status in DONE else None
 
-            assert _wait_for("the backfill", 240, finished) == "COMPLETED_SUCCESS"
+            assert wait_for("the backfill", 240, finished) == "COMPLETED_SUCCESS"
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
