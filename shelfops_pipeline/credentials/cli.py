@@ -1,7 +1,7 @@
 """`shelfops connect`, `shelfops connections` and `shelfops keys`: authorize providers, show
 connection health, manage the encryption keys. Tokens are never printed."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import click
@@ -72,22 +72,22 @@ def _table(rows: Sequence[tuple[str, ...]]) -> str:
     )
 
 
-def square_base_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    """--base-url of `connect square`, refused at parse time unless https or loopback http."""
-    try:
-        secure_base_url(value, "Square base URL")
-    except CredentialError as error:
-        raise click.BadParameter(str(error), ctx, param) from None
-    return value
+def _base_url_option(check: Callable[[str], object]) -> Callable[..., str]:
+    """A --base-url callback: `check(value)`'s CredentialError becomes a parse-time refusal."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: str) -> str:
+        try:
+            check(value)
+        except CredentialError as error:
+            raise click.BadParameter(str(error), ctx, param) from None
+        return value
+
+    return callback
 
 
-def shopify_base_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    """--base-url of `connect shopify`: a template naming the shop that gives a secure URL."""
-    try:
-        shopify.shop_base_url(value, "example.myshopify.com")
-    except CredentialError as error:
-        raise click.BadParameter(str(error), ctx, param) from None
-    return value
+# Square's: https, or http on loopback. Shopify's: a template naming the shop, giving such a URL.
+square_base_url = _base_url_option(lambda url: secure_base_url(url, "Square base URL"))
+shopify_base_url = _base_url_option(lambda url: shopify.shop_base_url(url, "example.myshopify.com"))
 
 
 @click.group()

@@ -163,7 +163,8 @@ def sync(
 
 def _first_line(error: Exception) -> str:
     """DuckDB's message without the `LINE 1: ...` excerpt and suggestions it adds below it."""
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 @click.command()
