@@ -91,9 +91,11 @@ def _resolver(world: World) -> Any:
 
 @contextmanager
 def serve_shopify_graphql(
-    settings: GraphQLSettings | None = None, scale: str = "small"
+    settings: GraphQLSettings | None = None,
+    scale: str = "small",
+    clock: SandboxClock | None = None,
 ) -> Iterator[ShopifyGraphQLServer]:
-    world = World(7, scale, SandboxClock(FROZEN_AT))
+    world = World(7, scale, clock or SandboxClock(FROZEN_AT))
     graphql = ShopifyGraphQL(world, settings)
     app = Starlette(routes=graphql.routes(_resolver(world)))
     try:

@@ -10,7 +10,9 @@ import base64
 import binascii
 import bisect
 import json
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -105,11 +107,46 @@ def id_key(number: int) -> SortKey:
     return (str(number), number)
 
 
-def paginate(items: Sequence[T], key: Callable[[T], SortKey], args: PageArgs) -> Page[T]:
-    """One page of `items` (any order) sorted by `key`, as `args` asks."""
-    ordered = sorted(items, key=key)
-    keys = [key(item) for item in ordered]
-    count = len(ordered)
+@dataclass(frozen=True)
+class Ordered(Generic[T]):
+    """A connection's items in ascending sort order, with their sort keys."""
+
+    items: tuple[T, ...]
+    keys: tuple[SortKey, ...]
+
+
+def order_by(items: Sequence[T], key: Callable[[T], SortKey]) -> Ordered[T]:
+    keyed = sorted(((key(item), item) for item in items), key=lambda pair: pair[0])
+    return Ordered(tuple(item for _, item in keyed), tuple(k for k, _ in keyed))
+
+
+class OrderingCache:
+    """The last few orderings computed, keyed by everything that decides them (kind, shop,
+    instant, search text, sort key), so paging through one filtered history sorts it once."""
+
+    # functools.lru_cache keys on its arguments; here the work is a closure outside the key.
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._entries: OrderedDict[Hashable, Ordered[Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], Ordered[T]]) -> Ordered[T]:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        ordered = compute()
+        with self._lock:
+            self._entries[key] = ordered
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return ordered
+
+
+def paginate(ordered: Ordered[T], args: PageArgs) -> Page[T]:
+    """One page of `ordered` items, as `args` asks."""
+    keys = ordered.keys
+    count = len(keys)
     # Work in ascending positions; `reverse` flips which end `after` and `first` count from.
     low, high = 0, count
     start_cursor, end_cursor = (
@@ -128,13 +165,13 @@ def paginate(items: Sequence[T], key: Callable[[T], SortKey], args: PageArgs) ->
     if args.reverse:
         window.reverse()
     return Page(
-        items=tuple(ordered[i] for i in window),
+        items=tuple(ordered.items[i] for i in window),
         keys=tuple(keys[i] for i in window),
         has_next_page=(low > 0) if args.reverse else (high < count),
         has_previous_page=(high < count) if args.reverse else (low > 0),
     )
 
 
-def walk_all(items: Sequence[T], key: Callable[[T], SortKey], reverse: bool) -> Iterator[T]:
+def walk_all(ordered: Ordered[T], reverse: bool) -> Iterator[T]:
     """Every item in connection order, for bulk operations."""
-    yield from sorted(items, key=key, reverse=reverse)
+    yield from reversed(ordered.items) if reverse else ordered.items

@@ -5,15 +5,17 @@ default resolver reads an attribute, or calls a method as `method(info, **argume
 `info.context` is used, so the bulk-operation walker can call the same methods.
 """
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from shelfops_pipeline.sandbox.shopify.connections import (
+    Ordered,
     Page,
     PageArgs,
     SortKey,
+    order_by,
     paginate,
     walk_all,
 )
@@ -82,7 +84,8 @@ class Edge:
 
 
 class Connection(Generic[T]):
-    """A Shopify connection over `items`, ordered by `key`, each shown through `wrap`."""
+    """A Shopify connection over `items`, ordered by `key`, each shown through `wrap`; with a
+    `memo` (everything the filtered ordering depends on) the view's cache keeps the ordering."""
 
     def __init__(
         self,
@@ -93,7 +96,10 @@ class Connection(Generic[T]):
         arguments: Mapping[str, Any],
         search: SearchFields | None = None,
         paged: bool = True,
+        memo: Hashable | None = None,
     ) -> None:
+        self._view = context.view
+        self._memo = memo
         self.args = PageArgs.from_arguments(dict(arguments))
         if paged and not context.bulk_mode:
             self.args.check()
@@ -119,9 +125,16 @@ class Connection(Generic[T]):
         """How many items the `query:` filter keeps (for the *Count fields)."""
         return len(self._filtered())
 
+    def _ordered(self) -> Ordered[T]:
+        if self._memo is None:
+            return order_by(self._filtered(), self._key)
+        return self._view.orderings.get(
+            (self._memo, self._query), lambda: order_by(self._filtered(), self._key)
+        )
+
     def page(self) -> Page[T]:
         if self._page is None:
-            self._page = paginate(self._filtered(), self._key, self.args)
+            self._page = paginate(self._ordered(), self.args)
         return self._page
 
     def edges(self, info: Info) -> list[Edge]:
@@ -146,5 +159,5 @@ class Connection(Generic[T]):
 
     def walk(self) -> Iterator[Any]:
         """Every node in connection order, paging ignored (bulk operations)."""
-        for item in walk_all(self._filtered(), self._key, self.args.reverse):
+        for item in walk_all(self._ordered(), self.args.reverse):
             yield self._wrap(item)

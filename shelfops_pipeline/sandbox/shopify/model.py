@@ -48,6 +48,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from shelfops_pipeline.sandbox.shopify.connections import OrderingCache
 from shelfops_pipeline.sandbox.world.config import minor_unit_digits
 from shelfops_pipeline.sandbox.world.entities import (
     Item,
@@ -361,6 +362,7 @@ class ShopifyView:
     def __init__(self, world: World) -> None:
         self.world = world
         self.seed = world.seed
+        self.orderings = OrderingCache()
 
     def _id(self, kind: str, world_id: str) -> int:
         return numeric_id(self.seed, ID_DIGITS, kind, world_id)

@@ -229,6 +229,7 @@ def order_connection(
     context: RequestContext, arguments: dict[str, Any], paged: bool = True
 ) -> Connection[OrderRecord]:
     view, shop, at = context.view, context.shop, context.at
+    sort = arguments.get("sortKey") or "PROCESSED_AT"
 
     def full(record: OrderRecord) -> ShopifyOrder:
         return view.shopify_order(shop, record, at)
@@ -254,11 +255,12 @@ def order_connection(
     return Connection(
         context,
         lambda: [r for r in view.sale_orders(shop) if r.order.visible_at(at)],
-        _order_sort_key(arguments.get("sortKey") or "PROCESSED_AT", at),
+        _order_sort_key(sort, at),
         lambda record: OrderObject(context, full(record)),
         arguments,
         search,
         paged,
+        memo=("orders", shop.domain, at, sort),
     )
 
 
