@@ -23,7 +23,7 @@ from benchmarks.child import ChildRun, run_child
 from shelfops_pipeline.credentials.keys import ensure_local_key_file, load_keys
 from shelfops_pipeline.credentials.paths import store_path
 from shelfops_pipeline.credentials.store import CredentialStore
-from shelfops_pipeline.demo.merchants import DemoSandbox, connect_merchants
+from shelfops_pipeline.demo.merchants import DemoSandbox, connect_square_merchants
 from shelfops_pipeline.sandbox.runner import serve_in_thread
 from shelfops_pipeline.sandbox.server import build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
@@ -81,7 +81,7 @@ def measure_day(scale: str, baseline_rss_mb: float) -> DayFigures:
         store = CredentialStore(store_path(home), keys=load_keys(home))
         with serve_in_thread(sandbox.app) as base_url:
             demo = DemoSandbox(sandbox, base_url)
-            connections = connect_merchants(demo, store)
+            connections = connect_square_merchants(demo, store)
             env = {
                 **os.environ,
                 **demo.env(),

@@ -34,7 +34,7 @@ from benchmarks.webhook_load import KEY_ENV, attempt
 from shelfops_pipeline.credentials.keys import ensure_local_key_file, load_keys
 from shelfops_pipeline.credentials.paths import HOME_ENV, store_path
 from shelfops_pipeline.credentials.store import CredentialStore
-from shelfops_pipeline.demo.merchants import DemoSandbox, connect_merchants
+from shelfops_pipeline.demo.merchants import DemoSandbox, connect_square_merchants
 from shelfops_pipeline.sandbox.runner import free_loopback_port, serve_in_thread
 from shelfops_pipeline.sandbox.server import build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
@@ -176,7 +176,7 @@ def measure_delivery_to_row() -> float:
             _receiver(home) as receiver,
         ):
             demo = DemoSandbox(sandbox, base_url)
-            connect_merchants(demo, store)
+            connect_square_merchants(demo, store)
             app = sandbox.tokens.application
             resources = {
                 "square": SquareResource(

@@ -2,16 +2,10 @@
 tables; jobs, schedules and the customer sensor operate them; resources come from the environment
 at launch."""
 
-import os
-
 import dagster as dg
 
 from shelfops_pipeline.alerts.sensors import run_failure_alert_sensor
 from shelfops_pipeline.sources.shopify.assets import shopify_assets, shopify_reader
-from shelfops_pipeline.sources.shopify.oauth import BASE_URL_ENV as SHOPIFY_BASE_URL_ENV
-from shelfops_pipeline.sources.shopify.oauth import (
-    PRODUCTION_BASE_URL as SHOPIFY_PRODUCTION_BASE_URL,
-)
 from shelfops_pipeline.sources.shopify.resources import ShopifyResource
 from shelfops_pipeline.sources.square.assets import square_assets, square_reader
 from shelfops_pipeline.sources.square.oauth import BASE_URL_ENV
@@ -39,11 +33,10 @@ defs = dg.Definitions(
         # when a token needs refreshing, so a backfill submitted from a shell without the secret
         # (`dagster job backfill`) still runs with the one the daemon's runs see.
         "square": SquareResource(base_url=dg.EnvVar(BASE_URL_ENV)),
-        # Unlike Square's, Shopify's host falls back to production when the variable is unset,
-        # so deployments without Shopify customers (and the Square demo) need not set it.
-        "shopify": ShopifyResource(
-            base_url=os.environ.get(SHOPIFY_BASE_URL_ENV, SHOPIFY_PRODUCTION_BASE_URL)
-        ),
+        # Shopify's host (SHELFOPS_SHOPIFY_BASE_URL) and app are read from the run's environment
+        # too; unlike Square's, the host falls back to production when the variable is unset, so
+        # deployments without Shopify customers need not set it.
+        "shopify": ShopifyResource(),
         "warehouse": WarehouseResource(),
     },
 )

@@ -1,5 +1,6 @@
-"""`make demo` runs `shelfops demo`: the sandbox's merchants connect through OAuth, the warehouse
-fills through Dagster with its checks passing, and running it again gives the same warehouse."""
+"""`make demo` runs `shelfops demo`: the sandbox's Square merchants and Shopify shop connect through
+OAuth, the warehouse fills from both through Dagster with its checks passing, and running it again
+gives the same warehouse."""
 
 import re
 import shutil
@@ -40,6 +41,18 @@ def _tables(database: Path) -> dict[str, list[tuple[object, ...]]]:
         connection.close()
 
 
+def _transaction_sources(database: Path) -> set[tuple[str, str]]:
+    """The (customer, source system) pairs the transactions come from."""
+    connection = duckdb.connect(str(database), read_only=True)
+    try:
+        found = connection.execute(
+            "SELECT DISTINCT customer_id, source_system FROM shelfops.transactions"
+        ).fetchall()
+    finally:
+        connection.close()
+    return {(str(customer), str(source)) for customer, source in found}
+
+
 def _snapshot_keys(database: Path) -> tuple[int, int]:
     """How many snapshot rows, and how many distinct (store, product, hour) among them."""
     connection = duckdb.connect(str(database), read_only=True)
@@ -66,15 +79,27 @@ def test_the_demo_fills_the_warehouse_and_a_rerun_changes_nothing(
 
     output = _demo()
     assert len(re.findall(r"^connected cust-\d+ to Square merchant", output, re.M)) == 3
+    shop = "harbor-pantry.myshopify.com"
+    connected = f"connected cust-002 to Shopify shop {shop} (OAuth, approved by script)"
+    assert connected in output.splitlines(), output
+    # Partitions stay per customer: cust-002's runs carry its Square and Shopify rows together.
     assert re.search(r"transactions_job\s+21 of 21 partition runs ok", output)
     checks = re.search(r"^checks: (\d+) of (\d+) passed$", output, re.M)
     assert checks and checks.group(1) == checks.group(2) != "0", output
-    assert re.search(r"rows per table: stores 5, products \d[\d,]*, inventory_snapshots \d", output)
+    # Five Square locations, and the shop's online store and warehouse.
+    assert re.search(r"rows per table: stores 7, products \d[\d,]*, inventory_snapshots \d", output)
     assert re.search(r"^Harbor Pantry Shibuya\s+JPY(\s+[\d,]+){7}$", output, re.M), "yen: no cents"
+    assert re.search(r"^Harbor Pantry Online Store\s+JPY(\s+[\d,]+){7}$", output, re.M), output
     assert re.search(r"^Copper Kettle Brooklyn\s+USD(\s+[\d,]+\.\d\d){7}$", output, re.M)
     database = tmp_path / "warehouse.duckdb"
     assert f"DuckDB file:  {database}" in output
     assert f"Parquet lake: {tmp_path / 'lake'}" in output
+    assert _transaction_sources(database) == {
+        ("cust-001", "square"),
+        ("cust-002", "square"),
+        ("cust-002", "shopify"),
+        ("cust-003", "square"),
+    }
 
     home = re.escape(str(tmp_path))
     query = re.search(rf'^  SHELFOPS_HOME={home} \.venv/bin/shelfops query "(.+)"$', output, re.M)

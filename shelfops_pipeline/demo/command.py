@@ -1,5 +1,6 @@
-"""`shelfops demo` (`make demo`), the main job: serve the sandbox, connect the demo merchants
-through OAuth, fill the warehouse through Dagster with its checks, and show what it holds.
+"""`shelfops demo` (`make demo`), the main job: serve the sandbox, connect the demo's Square
+merchants and Shopify shops through OAuth, fill the warehouse from both through Dagster with its
+checks, and show what it holds.
 
 Every run goes through the code location's own jobs and resources and is recorded in the Dagster
 instance (`$DAGSTER_HOME`, default `$SHELFOPS_HOME/dagster`), so `make ui` shows it afterwards.
@@ -39,6 +40,7 @@ from shelfops_pipeline.warehouse.sync import (
 )
 
 DAYS = 7
+ACCOUNT_KINDS = {"square": "Square merchant", "shopify": "Shopify shop"}
 
 
 @contextmanager
@@ -124,7 +126,8 @@ def _report(outcomes: Sequence[PartitionOutcome], warehouse: WarehouseResource) 
 
 @click.command()
 def demo() -> None:
-    """Connect the sandbox's merchants and fill the warehouse: last 7 days and the last hour."""
+    """Connect the sandbox's Square merchants and Shopify shops and fill the warehouse from both:
+    last 7 days and the last hour."""
     warehouse = WarehouseResource()
     try:
         store = CredentialStore(keys=load_keys())
@@ -138,11 +141,12 @@ def demo() -> None:
         connections = connect_merchants(sandbox, store)
         for connection in connections:
             click.echo(
-                f"connected {connection.customer_id} to Square merchant {connection.account} "
-                "(OAuth, approved by script)"
+                f"connected {connection.customer_id} to {ACCOUNT_KINDS[connection.source]} "
+                f"{connection.account} (OAuth, approved by script)"
             )
+        customer_ids = list(dict.fromkeys(c.customer_id for c in connections))
         with environment(sandbox.env()):
-            outcomes = _materialize([c.customer_id for c in connections], warehouse)
+            outcomes = _materialize(customer_ids, warehouse)
     warehouse.publish()
     _report(outcomes, warehouse)
     broken = [o for o in outcomes if not o.ok]

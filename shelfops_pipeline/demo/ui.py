@@ -1,9 +1,10 @@
 """`shelfops ui` (`make ui`): the Dagster UI on loopback, against a running demo sandbox that
 posts live webhooks to a receiver served beside it.
 
-The sandbox issues OAuth tokens in memory, so the demo merchants are connected again to the one
-served here; every run launched from the UI (and every schedule and sensor tick of the daemon
-`dagster dev` starts) then reaches it. The UI stops when this command does, and the sandbox with it.
+The sandbox issues OAuth tokens in memory, so the demo merchants and shops are connected again
+to the one served here; every run launched from the UI (and every schedule and sensor tick of the
+daemon `dagster dev` starts) then reaches it. The UI stops when this command does, and the sandbox
+with it.
 """
 
 import os
@@ -94,18 +95,24 @@ def ui(port: int, sandbox_port: int, workspace: Path, webhooks_port: int) -> Non
                 sandbox = stack.enter_context(
                     serve_demo_sandbox(sandbox_port, (SQUARE_FEED, SHOPIFY_FEED))
                 )
-                connect_merchants(sandbox, store)
-                subscribed = stack.enter_context(live_webhooks(sandbox, store, webhooks_port))
+                connections = connect_merchants(sandbox, store)
+                subscribed = stack.enter_context(
+                    live_webhooks(sandbox, store, webhooks_port, connections)
+                )
             except RuntimeError as error:
                 raise click.ClickException(
                     f"{error} (is `make sandbox` or another `make ui` running? set SANDBOX_PORT "
                     "or --webhooks-port)"
                 ) from None
-            click.echo(f"sandbox serving at {sandbox.square_url}; demo merchants connected")
             click.echo(
-                f"{subscribed.describe()}; every {LIVE_INTERVAL_SECONDS:g} s the sandbox posts "
-                "what happened (a sale every few minutes in this quiet world) and "
-                "webhook_events_sensor applies it to transactions"
+                f"sandbox serving at {sandbox.square_url}; demo merchants and shops connected"
+            )
+            for subscription in subscribed:
+                click.echo(subscription.describe())
+            click.echo(
+                f"every {LIVE_INTERVAL_SECONDS:g} s the sandbox posts what happened (a sale every "
+                "few minutes in this quiet world) and webhook_events_sensor applies it to "
+                "transactions"
             )
             env = {**os.environ, **sandbox.env(), DAGSTER_HOME_ENV: str(home)}
             process = subprocess.Popen(

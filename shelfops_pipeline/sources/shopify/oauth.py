@@ -104,6 +104,11 @@ def shop_handle(domain: str) -> str:
     return shop_domain(domain).removesuffix(SHOP_SUFFIX)
 
 
+def configured_base_url(base_url: str | None = None) -> str:
+    """The base URL template: `base_url`, else SHELFOPS_SHOPIFY_BASE_URL, else production."""
+    return base_url or os.environ.get(BASE_URL_ENV) or PRODUCTION_BASE_URL
+
+
 def shop_base_url(template: str, shop: str) -> str:
     """Where `shop` (a validated myshopify domain) is reached under the base URL `template`;
     CredentialError unless the template names the shop, InsecureURL unless https or loopback."""
@@ -152,8 +157,7 @@ class ShopifyApp:
                 f"the Shopify app credentials are missing: set {' and '.join(missing)}, from the "
                 "app's settings in Shopify's Dev Dashboard"
             )
-        url = base_url or os.environ.get(BASE_URL_ENV) or PRODUCTION_BASE_URL
-        return cls(client_id, Secret(client_secret), url)
+        return cls(client_id, Secret(client_secret), configured_base_url(base_url))
 
     def shop_url(self, shop: str) -> str:
         return shop_base_url(self.base_url, shop)
@@ -237,8 +241,7 @@ def renewing_app(
     packed = _unpack_client_credentials(stored)
     if packed is None:
         return ShopifyApp.configured(client_id, client_secret, base_url)
-    url = base_url or os.environ.get(BASE_URL_ENV) or PRODUCTION_BASE_URL
-    return ShopifyApp(packed[0], packed[1], url)
+    return ShopifyApp(packed[0], packed[1], configured_base_url(base_url))
 
 
 def _scrub(text: str, hidden: Sequence[Secret | None]) -> str:

@@ -29,10 +29,10 @@ from shelfops_pipeline.sources.shopify.client import (
     shopify_api_client,
 )
 from shelfops_pipeline.sources.shopify.oauth import (
-    PRODUCTION_BASE_URL,
     REFRESH_THRESHOLD,
     SOURCE,
     ShopifyOAuth,
+    configured_base_url,
     renewing_app,
     shop_base_url,
 )
@@ -46,11 +46,12 @@ class ShopifyResource(ApiResource):
 
     source: ClassVar[str] = SOURCE
 
-    base_url: str = Field(
-        default=PRODUCTION_BASE_URL,
+    base_url: str | None = Field(
+        default=None,
         description="Where shops are reached, {shop} the domain and {handle} its name: "
         "https://{shop}, or a loopback sandbox such as http://127.0.0.1:8750/shopify/{handle}. "
-        "Only https or loopback.",
+        "Only https or loopback. Default: SHELFOPS_SHOPIFY_BASE_URL at run time, else "
+        "https://{shop}.",
     )
     client_id: str | None = Field(
         default=None,
@@ -76,9 +77,13 @@ class ShopifyResource(ApiResource):
         default=MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Objects per page (max 250)."
     )
 
+    def shops_url(self) -> str:
+        """The base URL template shops are reached at: configured, or from the environment."""
+        return configured_base_url(self.base_url)
+
     def _refresher(self, store: CredentialStore, shop: str) -> TokenRefresher:
         def refresh(renewal: Secret) -> TokenSet:
-            app = renewing_app(renewal, self.client_id, self.client_secret, self.base_url)
+            app = renewing_app(renewal, self.client_id, self.client_secret, self.shops_url())
             with ShopifyOAuth(app, shop) as oauth:
                 return oauth.refresh(renewal)
 
@@ -111,7 +116,7 @@ class ShopifyResource(ApiResource):
             current = await asyncio.to_thread(refresher.fresh, connection.id, current.access_token)
 
         api = shopify_api_client(
-            shop_base_url(self.base_url, shop),
+            shop_base_url(self.shops_url(), shop),
             shop,
             auth_headers,
             refresh_auth=refresh_auth,
