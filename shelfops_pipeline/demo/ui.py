@@ -115,8 +115,13 @@ def ui(port: int, sandbox_port: int, workspace: Path, webhooks_port: int) -> Non
                 "transactions"
             )
             env = {**os.environ, **sandbox.env(), DAGSTER_HOME_ENV: str(home)}
+            # Started in the instance folder: from the repository root, Dagster would warn that
+            # the template dagster.yaml there is not the one in DAGSTER_HOME.
             process = subprocess.Popen(
-                dagster_dev_command(workspace, port), env=env, start_new_session=True
+                dagster_dev_command(workspace.resolve(), port),
+                env=env,
+                cwd=home,
+                start_new_session=True,
             )
             click.echo(f"Dagster UI at http://127.0.0.1:{port} (instance {home}); Ctrl-C stops")
             try:

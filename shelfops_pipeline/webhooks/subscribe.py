@@ -70,8 +70,9 @@ class Subscribed:
 
     def describe(self) -> str:
         verb = "subscribed" if self.created else "already subscribed"
-        ids = ", ".join(self.subscription_ids)
-        return f"webhooks: {verb} {self.notification_url} at {self.provider.title()} ({ids})"
+        ids = self.subscription_ids
+        which = ids[0] if len(ids) == 1 else f"{len(ids)} subscriptions, one per topic"
+        return f"webhooks: {verb} {self.notification_url} at {self.provider.title()} ({which})"
 
 
 async def subscribe_square(
