@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from pydantic import Field
 
 from shelfops_pipeline.credentials.errors import CredentialError
+from shelfops_pipeline.gc_pause import collector_paused
 from shelfops_pipeline.http.errors import ApiError
 from shelfops_pipeline.http.stats import CallStats
 from shelfops_pipeline.sources.square import raw, stock
@@ -314,6 +315,7 @@ def orders(
     with (
         _failures_as_dagster(f"square/orders for {context.partition_key}", stats),
         warehouse.writer(raw.ORDERS, day.lake_partition, raw.ORDERS_SCHEMA) as writer,
+        collector_paused(),
     ):
         count = asyncio.run(fetch(writer))
     log_summary(context, count, f"orders closed {_stamp(start)}..{_stamp(end)}", stats, counted)

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from shelfops_pipeline.sources.fields import FieldReader
+from shelfops_pipeline.sources.fields import CURRENCY_CODE, LIMIT, FieldReader
 
 
 class MalformedRecord(ValueError):
@@ -132,8 +132,22 @@ def _money(
     currency: str | None = None,
     absent_is_zero: bool = False,
 ) -> Money:
-    """`obj[name]` as Money. A line's amounts are all in its base price's `currency`, which each
-    must repeat or leave out; a discount or tax left out is zero."""
+    """`obj[name]` as Money. A line's amounts are all in its base price's `currency` (a valid
+    code), which each must repeat or leave out; a discount or tax left out is zero.
+
+    Each line holds four amounts, so a well-formed one is accepted at once; anything else takes
+    the field-by-field path, which names what is wrong.
+    """
+    raw = obj.get(name)
+    if type(raw) is dict:
+        amount = raw.get("amount")
+        code = raw.get("currency", currency)
+        if (
+            type(amount) is int
+            and -LIMIT < amount < LIMIT
+            and (code == currency if currency is not None else _is_code(code))
+        ):
+            return Money(amount, code)
     raw = FIELDS.object(obj, name, what)
     if raw is None:
         if currency is None or not absent_is_zero:
@@ -146,6 +160,10 @@ def _money(
     if currency is not None and code != currency:
         raise FIELDS.fail(obj, what, f"`{name}` is in {code}, the line's base price in {currency}")
     return Money(amount, code)
+
+
+def _is_code(value: Any) -> bool:
+    return type(value) is str and CURRENCY_CODE.fullmatch(value) is not None
 
 
 def _version(obj: Mapping[str, Any]) -> int | None:
