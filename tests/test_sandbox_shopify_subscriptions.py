@@ -34,6 +34,7 @@ from shelfops_pipeline.sandbox.webhook_delivery import DeliveryConfig
 from shelfops_pipeline.sandbox.world.entities import Shop
 from shelfops_pipeline.sources.shopify.client import ShopifyClient, shopify_api_client
 from shelfops_pipeline.sources.shopify.webhooks import (
+    TopicSubscriptions,
     WebhookSubscriptionError,
     list_subscriptions,
     subscribe,
@@ -280,7 +281,9 @@ def test_subscribe_is_idempotent_and_unsubscribe_removes_only_ours(
     ours, theirs = unique_url(), unique_url()
     custom_app(base_url, sandbox, shop).create("ORDERS_CREATE", uri=theirs)
 
-    async def scenario() -> tuple[list[str], list[str], list[str], int, int, list[str]]:
+    async def scenario() -> tuple[
+        TopicSubscriptions, TopicSubscriptions, list[str], int, int, list[str]
+    ]:
         client = connector_client(base_url, shop, token)
         async with client.api:
             first = await subscribe(client, ["orders/create", "INVENTORY_LEVELS_UPDATE"], ours)
@@ -292,7 +295,8 @@ def test_subscribe_is_idempotent_and_unsubscribe_removes_only_ours(
         return first, again, listed, removed, removed_again, left
 
     first, again, listed, removed, removed_again, left = asyncio.run(scenario())
-    assert len(first) == 2 and again == first and sorted(listed) == sorted(first)
+    assert (first.created, again.created) == (2, 0)
+    assert len(first.ids) == 2 and again.ids == first.ids and sorted(listed) == sorted(first.ids)
     assert (removed, removed_again) == (2, 0)
     assert theirs in left and ours not in left
 

@@ -124,10 +124,9 @@ async def subscribe_shop(
 ) -> Subscribed:
     """Subscribe the shop's topics to the receiver (idempotent at Shopify), remember the ids."""
     url = receiver_url(receiver_base, "shopify")
-    known = {s.id for s in subscriptions.of_connection(connection.id)}
     async with shopify.client(connection.customer_id) as client:
-        ids = await subscribe(client, tuple(SHOPIFY_TOPICS), url)
-    for subscription_id in ids:
+        result = await subscribe(client, tuple(SHOPIFY_TOPICS), url)
+    for subscription_id in result.ids:
         subscriptions.save(
             StoredSubscription(
                 id=subscription_id,
@@ -139,7 +138,7 @@ async def subscribe_shop(
                 created_at=utc_now(),
             )
         )
-    return Subscribed("shopify", url, tuple(ids), created=not set(ids) <= known)
+    return Subscribed("shopify", url, tuple(result.ids), created=result.created > 0)
 
 
 async def unsubscribe_shop(

@@ -58,8 +58,18 @@ async def list_subscriptions(
     ]
 
 
-async def subscribe(client: ShopifyClient, topics: Iterable[str], callback_url: str) -> list[str]:
-    """Subscribe `callback_url` to each topic; the subscription ids in the order of `topics`."""
+@dataclass(frozen=True)
+class TopicSubscriptions:
+    ids: list[str]
+    """The subscription ids, in the order of the topics asked for."""
+    created: int
+    """How many of them this call created (the others were there already)."""
+
+
+async def subscribe(
+    client: ShopifyClient, topics: Iterable[str], callback_url: str
+) -> TopicSubscriptions:
+    """Subscribe `callback_url` to each topic that is not subscribed to it yet."""
     wanted = list(dict.fromkeys(topic_name(t) for t in topics))
     existing = {s.topic: s.id for s in await list_subscriptions(client, callback_url)}
     created = 0
@@ -81,7 +91,7 @@ async def subscribe(client: ShopifyClient, topics: Iterable[str], callback_url: 
     if missing:
         raise WebhookSubscriptionError(f"subscribe to {', '.join(missing)}", [TAKEN])
     logger.info("webhooks: %d topics subscribed, %d of them new", len(wanted), created)
-    return [existing[topic] for topic in wanted]
+    return TopicSubscriptions([existing[topic] for topic in wanted], created)
 
 
 async def unsubscribe_all(client: ShopifyClient, callback_url: str) -> int:
