@@ -2,11 +2,12 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
+from shelfops_pipeline.sandbox.clock import SandboxClock
 from shelfops_pipeline.sandbox.runner import serve_in_thread
 from shelfops_pipeline.sandbox.server import Sandbox, build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
@@ -36,3 +37,18 @@ def small_sandbox() -> Iterator[Running]:
     sandbox = build_sandbox(SandboxSettings(seed=SEED, scale="small", frozen_at=FROZEN_NOW))
     with serve_in_thread(sandbox.app) as base_url:
         yield Running(sandbox, base_url)
+
+
+class MovableClock(SandboxClock):
+    """A frozen sandbox clock the test moves (by default starting at the real now)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        moment = start or datetime.now(UTC)
+        super().__init__(moment)
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)

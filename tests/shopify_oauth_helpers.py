@@ -6,18 +6,17 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from conftest import MovableClock
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shelfops_pipeline.credentials.models import Connection
 from shelfops_pipeline.credentials.secret import Secret
 from shelfops_pipeline.credentials.state import OAuthStates
 from shelfops_pipeline.credentials.store import CredentialStore
-from shelfops_pipeline.sandbox.clock import SandboxClock
 from shelfops_pipeline.sandbox.runner import serve_in_thread
 from shelfops_pipeline.sandbox.server import Sandbox, build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
@@ -31,21 +30,6 @@ ENV_VARS = (
     "SHELFOPS_SHOPIFY_CLIENT_SECRET",
     "SHELFOPS_SHOPIFY_BASE_URL",
 )
-
-
-class MovableClock(SandboxClock):
-    """A frozen clock, starting at the real now, that the test moves forward."""
-
-    def __init__(self) -> None:
-        start = datetime.now(UTC)
-        super().__init__(start)
-        self.moment = start
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += timedelta(**delta)
 
 
 class TokenCalls:

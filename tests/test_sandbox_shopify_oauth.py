@@ -11,16 +11,15 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from conftest import FROZEN_NOW, SEED
+from conftest import FROZEN_NOW, SEED, MovableClock
 
-from shelfops_pipeline.sandbox.clock import SandboxClock
 from shelfops_pipeline.sandbox.runner import serve_in_thread
 from shelfops_pipeline.sandbox.server import Sandbox, build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
@@ -31,20 +30,6 @@ SCOPES = "read_orders,read_products"
 INVALID_TOKEN = {
     "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
 }
-
-
-class MovableClock(SandboxClock):
-    """A frozen clock the test moves forward."""
-
-    def __init__(self, start: datetime) -> None:
-        super().__init__(start)
-        self.moment = start
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += timedelta(**delta)
 
 
 @dataclass

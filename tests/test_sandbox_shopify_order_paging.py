@@ -6,27 +6,18 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from conftest import MovableClock
 from test_sandbox_shopify_graphql_harness import (
     FROZEN_AT,
     ShopifyGraphQLServer,
     serve_shopify_graphql,
 )
 
-from shelfops_pipeline.sandbox.clock import SandboxClock
 from shelfops_pipeline.sandbox.world.entities import Shop
 
 ORDERS = """query($q: String, $sort: OrderSortKeys, $after: String) {
   orders(first: 10, after: $after, query: $q, sortKey: $sort) {
     nodes { id createdAt } pageInfo { hasNextPage endCursor } } }"""
-
-
-class MovableClock(SandboxClock):
-    def __init__(self, at: datetime) -> None:
-        super().__init__(at)
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture
@@ -85,13 +76,13 @@ def test_orders_that_appear_while_paging_are_in_later_pages(
     server: ShopifyGraphQLServer, clock: MovableClock
 ) -> None:
     shop = server.world.shops[0]
-    clock.at = FROZEN_AT - timedelta(hours=12)
+    clock.moment = FROZEN_AT - timedelta(hours=12)
     since = f"created_at:>='{FROZEN_AT - timedelta(days=3):%Y-%m-%d %H:%M:%S+00:00}'"
     ask = {"q": since, "sort": "CREATED_AT"}
     before = _all(server, shop, ask)
     walker = _pages(server, shop, ask)
     first = next(walker)
-    clock.at = FROZEN_AT
+    clock.moment = FROZEN_AT
     rest = [order for page in walker for order in page]
     later = _all(server, shop, ask)
     assert len(before) > len(first) and first + rest == later

@@ -10,9 +10,7 @@ import base64
 import binascii
 import bisect
 import json
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -118,29 +116,6 @@ class Ordered(Generic[T]):
 def order_by(items: Sequence[T], key: Callable[[T], SortKey]) -> Ordered[T]:
     keyed = sorted(((key(item), item) for item in items), key=lambda pair: pair[0])
     return Ordered(tuple(item for _, item in keyed), tuple(k for k, _ in keyed))
-
-
-class OrderingCache:
-    """The last few orderings computed, keyed by everything that decides them (kind, shop,
-    instant, search text, sort key), so paging through one filtered history sorts it once."""
-
-    # functools.lru_cache keys on its arguments; here the work is a closure outside the key.
-    def __init__(self, size: int = 16) -> None:
-        self._size = size
-        self._entries: OrderedDict[Hashable, Ordered[Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, compute: Callable[[], Ordered[T]]) -> Ordered[T]:
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]
-        ordered = compute()
-        with self._lock:
-            self._entries[key] = ordered
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-        return ordered
 
 
 def paginate(ordered: Ordered[T], args: PageArgs) -> Page[T]:

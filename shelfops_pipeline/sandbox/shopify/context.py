@@ -128,7 +128,7 @@ class Connection(Generic[T]):
     def _ordered(self) -> Ordered[T]:
         if self._memo is None:
             return order_by(self._filtered(), self._key)
-        return self._view.orderings.get(
+        return self._view.orderings.get_or_compute(
             (self._memo, self._query), lambda: order_by(self._filtered(), self._key)
         )
 

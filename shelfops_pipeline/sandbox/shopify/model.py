@@ -46,9 +46,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from shelfops_pipeline.sandbox.shopify.connections import OrderingCache
+from shelfops_pipeline.sandbox.result_cache import ResultCache
+from shelfops_pipeline.sandbox.shopify.connections import Ordered
 from shelfops_pipeline.sandbox.world.config import minor_unit_digits
 from shelfops_pipeline.sandbox.world.entities import (
     Item,
@@ -362,7 +364,8 @@ class ShopifyView:
     def __init__(self, world: World) -> None:
         self.world = world
         self.seed = world.seed
-        self.orderings = OrderingCache()
+        # Each filtered, sorted order history, kept while it is paged through.
+        self.orderings: ResultCache[Ordered[Any]] = ResultCache()
 
     def _id(self, kind: str, world_id: str) -> int:
         return numeric_id(self.seed, ID_DIGITS, kind, world_id)

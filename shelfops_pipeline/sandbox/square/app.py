@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from shelfops_pipeline.sandbox.result_cache import ResultCache
 from shelfops_pipeline.sandbox.square import catalog, inventory, orders, subscriptions
 from shelfops_pipeline.sandbox.square.context import SquareCall
 from shelfops_pipeline.sandbox.square.errors import SquareError, error_response
-from shelfops_pipeline.sandbox.square.paging import ResultCache
 from shelfops_pipeline.sandbox.square.scopes import APPLICATION_WEBHOOKS_SCOPE
 from shelfops_pipeline.sandbox.square.serialize import SquareSerializer
 from shelfops_pipeline.sandbox.square.subscriptions import WebhookSubscriptions

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shelfops_pipeline.sandbox.result_cache import ResultCache
 from shelfops_pipeline.sandbox.square.cursors import PageState, fingerprint
 from shelfops_pipeline.sandbox.square.errors import SquareError
-from shelfops_pipeline.sandbox.square.paging import ResultCache
 from shelfops_pipeline.sandbox.square.serialize import SquareSerializer
 from shelfops_pipeline.sandbox.square.subscriptions import WebhookSubscriptions
 from shelfops_pipeline.sandbox.world.entities import Store
