@@ -1,13 +1,17 @@
-"""Shared fixtures: a small seeded sandbox, frozen in time, served over real loopback HTTP."""
+"""Shared fixtures: a small seeded sandbox, frozen in time, served over real loopback HTTP; a fresh
+SHELFOPS_HOME with its own encryption key."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from pathlib import Path
 
+import credential_helpers
 import httpx
 import pytest
+import shopify_oauth_helpers
 
-from shelfops_pipeline.sandbox.clock import SandboxClock
+from shelfops_pipeline.credentials.keys import generate_key
 from shelfops_pipeline.sandbox.runner import serve_in_thread
 from shelfops_pipeline.sandbox.server import Sandbox, build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
@@ -32,23 +36,19 @@ class Running:
         )
 
 
+@pytest.fixture
+def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A fresh SHELFOPS_HOME with its own encryption key, and none of the provider variables the
+    environment may hold. Modules that want it for every test say `usefixtures("home")`."""
+    path = tmp_path / "home"
+    credential_helpers.isolate(monkeypatch, path)
+    shopify_oauth_helpers.isolate(monkeypatch, path)
+    monkeypatch.setenv("SHELFOPS_ENCRYPTION_KEYS", generate_key())
+    return path
+
+
 @pytest.fixture(scope="session")
 def small_sandbox() -> Iterator[Running]:
     sandbox = build_sandbox(SandboxSettings(seed=SEED, scale="small", frozen_at=FROZEN_NOW))
     with serve_in_thread(sandbox.app) as base_url:
         yield Running(sandbox, base_url)
-
-
-class MovableClock(SandboxClock):
-    """A frozen sandbox clock the test moves (by default starting at the real now)."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        moment = start or datetime.now(UTC)
-        super().__init__(moment)
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += timedelta(**delta)

@@ -7,7 +7,6 @@ import queue
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -16,7 +15,6 @@ from click.testing import CliRunner
 from credential_helpers import (
     OAuthSandbox,
     connect_customer,
-    isolate,
     serve_oauth_sandbox,
     store_bytes,
 )
@@ -32,7 +30,6 @@ from shelfops_pipeline.credentials.errors import (
     InvalidOAuthState,
     OAuthError,
 )
-from shelfops_pipeline.credentials.keys import generate_key
 from shelfops_pipeline.credentials.models import Connection, TokenSet
 from shelfops_pipeline.credentials.refresh import TokenRefresher
 from shelfops_pipeline.credentials.secret import Secret
@@ -53,11 +50,7 @@ def oauth() -> Iterator[OAuthSandbox]:
         yield running
 
 
-@pytest.fixture(autouse=True)
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    isolate(monkeypatch, tmp_path / "home")
-    monkeypatch.setenv("SHELFOPS_ENCRYPTION_KEYS", generate_key())
-    return tmp_path / "home"
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def run_cli(oauth: OAuthSandbox, *args: str) -> tuple[int, str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from credential_helpers import OAuthSandbox, connect_customer, isolate, serve_oauth_sandbox
+from credential_helpers import OAuthSandbox, connect_customer, serve_oauth_sandbox
 from tenacity import wait_none
 
 from shelfops_pipeline.credentials.errors import (
@@ -22,7 +22,6 @@ from shelfops_pipeline.credentials.errors import (
     OAuthUnavailable,
     RefreshRejected,
 )
-from shelfops_pipeline.credentials.keys import generate_key
 from shelfops_pipeline.credentials.models import Connection, TokenSet
 from shelfops_pipeline.credentials.refresh import TokenRefresher
 from shelfops_pipeline.credentials.secret import Secret
@@ -38,11 +37,7 @@ def oauth() -> Iterator[OAuthSandbox]:
         yield running
 
 
-@pytest.fixture(autouse=True)
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    isolate(monkeypatch, tmp_path / "home")
-    monkeypatch.setenv("SHELFOPS_ENCRYPTION_KEYS", generate_key())
-    return tmp_path / "home"
+pytestmark = pytest.mark.usefixtures("home")
 
 
 @pytest.fixture

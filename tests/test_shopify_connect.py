@@ -17,10 +17,9 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 from click.testing import CliRunner
-from shopify_oauth_helpers import ShopifySandbox, isolate, serve_shopify_sandbox
+from shopify_oauth_helpers import ShopifySandbox, serve_shopify_sandbox
 
 from shelfops_pipeline.cli import cli
-from shelfops_pipeline.credentials.keys import generate_key
 from shelfops_pipeline.credentials.models import Connection
 from shelfops_pipeline.credentials.state import OAuthStates
 from shelfops_pipeline.credentials.store import CredentialStore
@@ -34,11 +33,7 @@ def running() -> Iterator[ShopifySandbox]:
         yield served
 
 
-@pytest.fixture(autouse=True)
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    isolate(monkeypatch, tmp_path / "home")
-    monkeypatch.setenv("SHELFOPS_ENCRYPTION_KEYS", generate_key())
-    return tmp_path / "home"
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def run_cli(running: ShopifySandbox, *args: str) -> tuple[int, str]:

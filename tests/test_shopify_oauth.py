@@ -4,11 +4,10 @@ tokens, and a refresh response lost on the way that must not lock the shop out."
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
-from shopify_oauth_helpers import ShopifySandbox, install, isolate, serve_shopify_sandbox
+from shopify_oauth_helpers import ShopifySandbox, install, serve_shopify_sandbox
 
 from shelfops_pipeline.credentials.errors import (
     ConnectionNeedsReauth,
@@ -17,7 +16,6 @@ from shelfops_pipeline.credentials.errors import (
     OAuthError,
     OAuthUnavailable,
 )
-from shelfops_pipeline.credentials.keys import generate_key
 from shelfops_pipeline.credentials.models import Connection, TokenSet
 from shelfops_pipeline.credentials.refresh import TokenRefresher
 from shelfops_pipeline.credentials.secret import Secret
@@ -38,11 +36,7 @@ def running() -> Iterator[ShopifySandbox]:
         yield served
 
 
-@pytest.fixture(autouse=True)
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    isolate(monkeypatch, tmp_path / "home")
-    monkeypatch.setenv("SHELFOPS_ENCRYPTION_KEYS", generate_key())
-    return tmp_path / "home"
+pytestmark = pytest.mark.usefixtures("home")
 
 
 @pytest.mark.parametrize(

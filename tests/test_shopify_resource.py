@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shopify_oauth_helpers import ShopifySandbox, install, isolate, serve_shopify_sandbox
+from shopify_oauth_helpers import ShopifySandbox, install, serve_shopify_sandbox
 
 from shelfops_pipeline.credentials.errors import ConnectionNotFound
-from shelfops_pipeline.credentials.keys import generate_key
 from shelfops_pipeline.credentials.models import TokenSet
 from shelfops_pipeline.credentials.store import CredentialStore
 from shelfops_pipeline.sources.shopify.connect import connect_client_credentials
@@ -28,11 +27,7 @@ def running() -> Iterator[ShopifySandbox]:
         yield served
 
 
-@pytest.fixture(autouse=True)
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    isolate(monkeypatch, tmp_path / "home")
-    monkeypatch.setenv("SHELFOPS_ENCRYPTION_KEYS", generate_key())
-    return tmp_path / "home"
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def resource(running: ShopifySandbox, home: Path) -> ShopifyResource:

@@ -3,15 +3,13 @@ sandbox over loopback: connecting subscribes the receiver to every topic we inge
 subscribe changes nothing, removing the connection deletes them at the shop."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from click.testing import CliRunner
-from shopify_oauth_helpers import ShopifySandbox, isolate, serve_shopify_sandbox
+from shopify_oauth_helpers import ShopifySandbox, serve_shopify_sandbox
 
 from shelfops_pipeline.cli import cli
-from shelfops_pipeline.credentials.keys import generate_key
 from shelfops_pipeline.credentials.store import CredentialStore
 from shelfops_pipeline.credentials.subscriptions import SubscriptionStore
 from shelfops_pipeline.webhooks.envelopes import SHOPIFY_TOPICS
@@ -26,11 +24,7 @@ def running() -> Iterator[ShopifySandbox]:
         yield served
 
 
-@pytest.fixture(autouse=True)
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    isolate(monkeypatch, tmp_path / "home")
-    monkeypatch.setenv("SHELFOPS_ENCRYPTION_KEYS", generate_key())
-    return tmp_path / "home"
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def run(running: ShopifySandbox, *args: str) -> tuple[int, str]:

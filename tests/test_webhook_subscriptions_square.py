@@ -9,10 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from credential_helpers import OAuthSandbox, isolate, serve_oauth_sandbox, store_bytes
+from credential_helpers import OAuthSandbox, serve_oauth_sandbox, store_bytes
 
 from shelfops_pipeline.cli import cli
-from shelfops_pipeline.credentials.keys import generate_key
 from shelfops_pipeline.credentials.store import CredentialStore
 from shelfops_pipeline.credentials.subscriptions import SubscriptionStore
 from shelfops_pipeline.sandbox.runner import free_loopback_port, serve_in_thread
@@ -30,11 +29,7 @@ def oauth() -> Iterator[OAuthSandbox]:
         yield running
 
 
-@pytest.fixture(autouse=True)
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    isolate(monkeypatch, tmp_path / "home")
-    monkeypatch.setenv("SHELFOPS_ENCRYPTION_KEYS", generate_key())
-    return tmp_path / "home"
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def owner_token(oauth: OAuthSandbox) -> str:
