@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from movable_clock import MovableClock
+from clocks import MovableClock
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shelfops_pipeline.credentials.models import Connection

@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
+from clocks import MovableClock
 from conftest import FROZEN_NOW, SEED
-from movable_clock import MovableClock
 
 from shelfops_pipeline.sandbox.runner import serve_in_thread
 from shelfops_pipeline.sandbox.server import Sandbox, build_sandbox

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from movable_clock import MovableClock
+from clocks import MovableClock
 from test_sandbox_shopify_graphql_harness import (
     FROZEN_AT,
     ShopifyGraphQLServer,

@@ -11,18 +11,18 @@ import itertools
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from clocks import FastClock
 from conftest import SEED
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shelfops_pipeline.sandbox.clock import SandboxClock
 from shelfops_pipeline.sandbox.runner import serve_in_thread
 from shelfops_pipeline.sandbox.server import Sandbox, build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
@@ -322,17 +322,6 @@ def test_refusals_raise_with_shopifys_words(served: tuple[Sandbox, str]) -> None
 
 
 # Live delivery -------------------------------------------------------------------------------
-
-
-class FastClock(SandboxClock):
-    """Real time sped up, so a live feed sees minutes of the world in a fraction of a second."""
-
-    def __init__(self, speed: float) -> None:
-        super().__init__()
-        self.origin, self.started, self.speed = datetime.now(UTC), time.monotonic(), speed
-
-    def now(self) -> datetime:
-        return self.origin + timedelta(seconds=(time.monotonic() - self.started) * self.speed)
 
 
 class Recorder:

@@ -16,11 +16,12 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from click.testing import CliRunner, Result
+from clocks import FastClock
 from conftest import FROZEN_NOW, SEED
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -298,17 +299,6 @@ def test_a_webhook_target_needs_live() -> None:
         cli, ["sandbox", "serve", "--shopify-webhook-target", "http://127.0.0.1:9/"]
     )
     assert no_live.exit_code == 2 and "--live" in no_live.output
-
-
-class FastClock(SandboxClock):
-    """Real time sped up, so a live feed sees minutes of the world in a fraction of a second."""
-
-    def __init__(self, speed: float) -> None:
-        super().__init__()
-        self.origin, self.started, self.speed = datetime.now(UTC), time.monotonic(), speed
-
-    def now(self) -> datetime:
-        return self.origin + timedelta(seconds=(time.monotonic() - self.started) * self.speed)
 
 
 def test_serve_live_posts_shopify_webhooks_as_the_clock_moves(

@@ -8,11 +8,11 @@ import hmac
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from clocks import FastClock
 from conftest import SEED
 from square_contract import assert_square_reply
 from starlette.applications import Starlette
@@ -20,7 +20,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shelfops_pipeline.sandbox.clock import SandboxClock
 from shelfops_pipeline.sandbox.runner import serve_in_thread
 from shelfops_pipeline.sandbox.server import Sandbox, build_sandbox
 from shelfops_pipeline.sandbox.settings import SandboxSettings
@@ -30,17 +29,6 @@ from shelfops_pipeline.sandbox.webhook_delivery import DeliveryConfig
 
 SUBSCRIPTIONS = "/v2/webhooks/subscriptions"
 ORDER_TYPES = ["order.created", "order.updated"]
-
-
-class FastClock(SandboxClock):
-    """Real time sped up, so a live feed sees minutes of the world in a fraction of a second."""
-
-    def __init__(self, speed: float) -> None:
-        super().__init__()
-        self.origin, self.started, self.speed = datetime.now(UTC), time.monotonic(), speed
-
-    def now(self) -> datetime:
-        return self.origin + timedelta(seconds=(time.monotonic() - self.started) * self.speed)
 
 
 class Receiver:

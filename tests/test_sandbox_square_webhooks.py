@@ -17,10 +17,11 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner, Result
+from clocks import FastClock
 from conftest import FROZEN_NOW, SEED, Running
 from square_contract import assert_square_event
 from starlette.applications import Starlette
@@ -414,17 +415,6 @@ def test_square_retry_schedule_matches_the_documented_one() -> None:
     minutes = [schedule.delay_seconds(n) / 60 for n in range(1, 9)]
     assert minutes == [1, 2, 4, 8, 16, 32, 60, 60]
     assert schedule.horizon_seconds == 24 * 3600
-
-
-class FastClock(SandboxClock):
-    """Real time sped up, so a live feed sees minutes of the world in a fraction of a second."""
-
-    def __init__(self, speed: float) -> None:
-        super().__init__()
-        self.origin, self.started, self.speed = datetime.now(UTC), time.monotonic(), speed
-
-    def now(self) -> datetime:
-        return self.origin + timedelta(seconds=(time.monotonic() - self.started) * self.speed)
 
 
 def test_serve_live_posts_the_worlds_changes_as_its_clock_moves(
