@@ -29,6 +29,9 @@ from shelfops_pipeline.sandbox.settings import SandboxSettings
 
 # 10% of each of the seven kinds fails 70% of requests, so this budget is far above the default.
 PATIENT = RetryConfig(max_attempts=25, initial_backoff_seconds=0.01, max_backoff_seconds=0.1)
+# Read timeout that only a slow fault exceeds: on a loaded 2-core machine a normal loopback reply
+# took over 0.3 s once, which counted as one more timeout than the sandbox injected.
+SLOW_ENOUGH_TO_BE_A_FAULT = 0.8
 
 
 @contextmanager
@@ -76,7 +79,7 @@ def test_a_pull_through_every_kind_of_fault_returns_the_clean_pull(
             merchant,
             retry=PATIENT,
             breaker=CircuitBreaker("square", merchant, BreakerConfig(failure_threshold=25)),
-            timeouts=Timeouts(read=0.3),
+            timeouts=Timeouts(read=SLOW_ENOUGH_TO_BE_A_FAULT),
         )
         result = pull(client)
         counts = fault_counts(base_url)
@@ -97,7 +100,11 @@ def test_slow_replies_trip_the_read_timeout_and_are_retried(
 ) -> None:
     with faulty_sandbox(FaultConfig(slow=0.25, slow_seconds=30)) as (base_url, merchant, token):
         client = sandbox_client(
-            base_url, token, merchant, retry=PATIENT, timeouts=Timeouts(read=0.3)
+            base_url,
+            token,
+            merchant,
+            retry=PATIENT,
+            timeouts=Timeouts(read=SLOW_ENOUGH_TO_BE_A_FAULT),
         )
         started = time.monotonic()
         result = pull(client)
@@ -105,8 +112,10 @@ def test_slow_replies_trip_the_read_timeout_and_are_retried(
         counts = fault_counts(base_url)
     assert result == clean_pull
     assert counts["slow"] > 0 and client.stats.errors["upstream_unavailable"] == counts["slow"]
-    assert elapsed < counts["slow"] * 0.3 + 5, "each slow reply costs one read timeout, not 30 s"
-    assert "no reply within the read timeout of 0.3 s" in caplog.text
+    assert elapsed < counts["slow"] * SLOW_ENOUGH_TO_BE_A_FAULT + 5, (
+        "each slow reply costs one read timeout, not 30 s"
+    )
+    assert f"no reply within the read timeout of {SLOW_ENOUGH_TO_BE_A_FAULT:g} s" in caplog.text
 
 
 def test_budget_429s_teach_an_adaptive_limiter_to_slow_down(
