@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from clocks import FastClock
+from clocks import SHOPIFY_SHOPS_BUSY, FastClock
 from conftest import SEED
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -375,7 +375,7 @@ def test_live_events_reach_subscribed_urls_for_their_topics_only_until_deleted()
     feed = SubscriptionFeed(
         DeliveryConfig("http://unused.invalid/", shopify_retry_schedule(0.05), seed=SEED), 0.1
     )
-    clock = FastClock(speed=600)
+    clock = FastClock(speed=600, start=SHOPIFY_SHOPS_BUSY)
     sandbox = build_sandbox(
         SandboxSettings(seed=SEED, scale="small"), clock=clock, shopify_subscription_feed=feed
     )

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 from click.testing import CliRunner, Result
-from clocks import FastClock
+from clocks import SHOPIFY_SHOPS_BUSY, FastClock
 from conftest import FROZEN_NOW, SEED
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -305,7 +305,7 @@ def test_serve_live_posts_shopify_webhooks_as_the_clock_moves(
     receiver: tuple[Receiver, str],
 ) -> None:
     hooks, target = receiver
-    clock = FastClock(speed=600)
+    clock = FastClock(speed=600, start=SHOPIFY_SHOPS_BUSY)
     settings = SandboxSettings(seed=SEED, scale="small")
     secret = "live-secret"
     config = DeliveryConfig(target, shopify_retry_schedule(0.05), seed=SEED)

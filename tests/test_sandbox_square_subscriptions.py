@@ -8,11 +8,13 @@ import hmac
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
-from clocks import FastClock
+from clocks import SQUARE_STORES_BUSY, FastClock
 from conftest import SEED
 from square_contract import assert_square_reply
 from starlette.applications import Starlette
@@ -51,22 +53,28 @@ def independent_signature(key: str, url: str, body: bytes) -> str:
     ).decode()
 
 
-def live_sandbox() -> Sandbox:
+def live_sandbox(start: datetime | None = None) -> Sandbox:
     feed = SubscriptionFeed(
         DeliveryConfig("http://unused.invalid/", square_retry_schedule(0.05), seed=SEED), 0.1
     )
     sandbox = build_sandbox(SandboxSettings(seed=SEED, scale="small"), subscription_feed=feed)
-    sandbox.world.clock = FastClock(speed=600)
+    sandbox.world.clock = FastClock(speed=600, start=start)
     return sandbox
+
+
+@contextmanager
+def serve_live(start: datetime | None = None) -> Iterator[tuple[str, dict[str, str]]]:
+    """A live sandbox (fast clock) and the authorization header of its first merchant."""
+    sandbox = live_sandbox(start)
+    token = next(iter(sandbox.tokens.personal_tokens().values()))
+    with serve_in_thread(sandbox.app) as base_url:
+        yield f"{base_url}/square", {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[str, dict[str, str]]]:
-    """A live sandbox (fast clock) and the authorization header of its first merchant."""
-    sandbox = live_sandbox()
-    token = next(iter(sandbox.tokens.personal_tokens().values()))
-    with serve_in_thread(sandbox.app) as base_url:
-        yield f"{base_url}/square", {"Authorization": f"Bearer {token}"}
+    with serve_live() as running:
+        yield running
 
 
 @pytest.fixture
@@ -213,26 +221,26 @@ def test_calls_without_a_valid_token_are_unauthorized(served: tuple[str, dict[st
 
 
 def test_live_events_reach_the_subscribed_url_signed_with_its_key(
-    served: tuple[str, dict[str, str]], receiver: tuple[Receiver, str]
+    receiver: tuple[Receiver, str],
 ) -> None:
-    base, auth = served
     hooks, url = receiver
-    created = create(base, auth, notification_url=url, event_types=["payment.created"])
-    key = created.json()["subscription"]["signature_key"]
-    deadline = time.monotonic() + 10
-    while len(hooks.deliveries) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    with hooks.lock:
-        deliveries = list(hooks.deliveries)
-    assert len(deliveries) >= 3
-    for body, headers in deliveries:
-        signature = headers["x-square-hmacsha256-signature"]
-        assert hmac.compare_digest(signature, independent_signature(key, url, body))
-        assert b'"type":"payment.created"' in body
-    sub_id = created.json()["subscription"]["id"]
-    assert httpx.delete(f"{base}{SUBSCRIPTIONS}/{sub_id}", headers=auth).status_code == 200
-    time.sleep(0.3)
-    with hooks.lock:
-        settled = len(hooks.deliveries)
-    time.sleep(0.5)
-    assert len(hooks.deliveries) == settled
+    with serve_live(start=SQUARE_STORES_BUSY) as (base, auth):
+        created = create(base, auth, notification_url=url, event_types=["payment.created"])
+        key = created.json()["subscription"]["signature_key"]
+        deadline = time.monotonic() + 10
+        while len(hooks.deliveries) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with hooks.lock:
+            deliveries = list(hooks.deliveries)
+        assert len(deliveries) >= 3
+        for body, headers in deliveries:
+            signature = headers["x-square-hmacsha256-signature"]
+            assert hmac.compare_digest(signature, independent_signature(key, url, body))
+            assert b'"type":"payment.created"' in body
+        sub_id = created.json()["subscription"]["id"]
+        assert httpx.delete(f"{base}{SUBSCRIPTIONS}/{sub_id}", headers=auth).status_code == 200
+        time.sleep(0.3)
+        with hooks.lock:
+            settled = len(hooks.deliveries)
+        time.sleep(0.5)
+        assert len(hooks.deliveries) == settled

@@ -21,7 +21,7 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner, Result
-from clocks import FastClock
+from clocks import SQUARE_STORES_BUSY, FastClock
 from conftest import FROZEN_NOW, SEED, Running
 from square_contract import assert_square_event
 from starlette.applications import Starlette
@@ -424,7 +424,7 @@ def test_serve_live_posts_the_worlds_changes_as_its_clock_moves(
     config = DeliveryConfig(target, square_retry_schedule(0.05), seed=SEED)
     live = LiveWebhooks(config, SquareWebhookSigner(KEY, NOTIFICATION_URL), interval_seconds=0.1)
     sandbox = build_sandbox(SandboxSettings(seed=SEED, scale="small"), live)
-    clock = FastClock(speed=600)
+    clock = FastClock(speed=600, start=SQUARE_STORES_BUSY)
     sandbox.world.clock = clock
     start = clock.now()
     with serve_in_thread(sandbox.app):
